@@ -1,0 +1,355 @@
+/*
+ * lab.h - the only code the labs share (header-only, include it once per lab).
+ *
+ *   lab_start()        unbuffered stdout, the fault reporter installed
+ *   lab_system()       GetSystemInfo, done once
+ *   die(api)           "<api> failed: ERROR_X (n): text" on stderr, exit 2
+ *   usage(text)        the usage on stderr, exit 2
+ *   state_name(), type_name(), prot_name(), error_name(), exception_name()
+ *                      symbolic names for what the Virtual* calls return
+ *   ADDR(p)            an address for the "0x%016llx" format, 64-bit clean
+ *   read_word(dst, n)  one word from standard input, never more than n - 1 bytes
+ *   page_strip(p, n)   "[C][R][-]": the state of n pages from p, at a glance
+ *   lab_probe(fn, arg) run fn(arg) and tell whether it faulted, without dying
+ *   lab_platform()     "Wine 8.0" or "Windows 10.0 build 19045": where this runs
+ *
+ * The fault reporter: an access the program was not allowed to make ends the
+ * process with a one-line report on stderr, in a fixed form that the harness
+ * reads (harness/run.py) and a student can act on:
+ *
+ *   fault: EXCEPTION_ACCESS_VIOLATION (0xC0000005) writing 0x00000000010A0000
+ *   fault: that page is MEM_RESERVE: reserved but not committed; ...
+ *
+ * then exits with the exception code, as Windows does for an unhandled one
+ * (0xC0000005; under Wine only its low byte is seen: 5).
+ * MinGW's gcc has no __try/__except, so the reporter is a vectored exception
+ * handler (AddVectoredExceptionHandler): it sees every exception first.
+ */
+#ifndef LAB_H
+#define LAB_H
+
+#include <windows.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ADDR(p) ((unsigned long long)(uintptr_t)(p))
+#define ADDR_FMT "0x%016llx"
+
+static inline const SYSTEM_INFO *lab_system(void)
+{
+    static SYSTEM_INFO info;
+    if (info.dwPageSize == 0)
+        GetSystemInfo(&info);
+    return &info;
+}
+
+static inline const char *state_name(DWORD state)
+{
+    switch (state) {
+    case MEM_COMMIT:  return "MEM_COMMIT";
+    case MEM_RESERVE: return "MEM_RESERVE";
+    case MEM_FREE:    return "MEM_FREE";
+    default:          return "MEM_?";
+    }
+}
+
+static inline const char *type_name(DWORD type)
+{
+    switch (type) {
+    case MEM_IMAGE:   return "MEM_IMAGE";
+    case MEM_MAPPED:  return "MEM_MAPPED";
+    case MEM_PRIVATE: return "MEM_PRIVATE";
+    case 0:           return "none";
+    default:          return "MEM_?";
+    }
+}
+
+/* "PAGE_READONLY | PAGE_GUARD"; 0 (what VirtualQuery reports for a page that
+ * is not committed) reads "0 (no access: not committed)". */
+static inline const char *prot_name(DWORD prot)
+{
+    static const struct { DWORD bit; const char *name; } base[] = {
+        { PAGE_NOACCESS, "PAGE_NOACCESS" },
+        { PAGE_READONLY, "PAGE_READONLY" },
+        { PAGE_READWRITE, "PAGE_READWRITE" },
+        { PAGE_WRITECOPY, "PAGE_WRITECOPY" },
+        { PAGE_EXECUTE, "PAGE_EXECUTE" },
+        { PAGE_EXECUTE_READ, "PAGE_EXECUTE_READ" },
+        { PAGE_EXECUTE_READWRITE, "PAGE_EXECUTE_READWRITE" },
+        { PAGE_EXECUTE_WRITECOPY, "PAGE_EXECUTE_WRITECOPY" },
+    }, modifier[] = {
+        { PAGE_GUARD, "PAGE_GUARD" },
+        { PAGE_NOCACHE, "PAGE_NOCACHE" },
+        { PAGE_WRITECOMBINE, "PAGE_WRITECOMBINE" },
+    };
+    static char text[128];
+    if (prot == 0)
+        return "0 (no access: not committed)";
+    text[0] = '\0';
+    for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
+        if ((prot & 0xff) == base[i].bit)
+            strcat(text, base[i].name);
+    if (text[0] == '\0')
+        snprintf(text, sizeof text, "0x%02lx", prot & 0xff);
+    for (size_t i = 0; i < sizeof modifier / sizeof modifier[0]; i++)
+        if (prot & modifier[i].bit) {
+            strcat(text, " | ");
+            strcat(text, modifier[i].name);
+        }
+    return text;
+}
+
+/* "ERROR_INVALID_ADDRESS (487)": the name the documentation uses, then the number. */
+static inline const char *error_name(DWORD error)
+{
+    static const struct { DWORD code; const char *name; } names[] = {
+        { ERROR_SUCCESS, "ERROR_SUCCESS" },
+        { ERROR_ACCESS_DENIED, "ERROR_ACCESS_DENIED" },
+        { ERROR_NOT_ENOUGH_MEMORY, "ERROR_NOT_ENOUGH_MEMORY" },
+        { ERROR_INVALID_PARAMETER, "ERROR_INVALID_PARAMETER" },
+        { ERROR_INVALID_ADDRESS, "ERROR_INVALID_ADDRESS" },
+        { ERROR_COMMITMENT_LIMIT, "ERROR_COMMITMENT_LIMIT" },
+        { ERROR_NOACCESS, "ERROR_NOACCESS" },
+        { ERROR_INVALID_FLAGS, "ERROR_INVALID_FLAGS" },
+        { ERROR_NOT_LOCKED, "ERROR_NOT_LOCKED" },
+        { 0xdeadbeef, "not set by the call, still 0xdeadbeef" },
+    };
+    static char text[96];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == error) {
+            snprintf(text, sizeof text, "%s (%lu)", names[i].name, error);
+            return text;
+        }
+    snprintf(text, sizeof text, "error %lu", error);
+    return text;
+}
+
+static inline const char *exception_name(DWORD code)
+{
+    switch (code) {
+    case EXCEPTION_ACCESS_VIOLATION:      return "EXCEPTION_ACCESS_VIOLATION";
+    case STATUS_GUARD_PAGE_VIOLATION:     return "STATUS_GUARD_PAGE_VIOLATION";
+    case EXCEPTION_STACK_OVERFLOW:        return "EXCEPTION_STACK_OVERFLOW";
+    case EXCEPTION_INT_DIVIDE_BY_ZERO:    return "EXCEPTION_INT_DIVIDE_BY_ZERO";
+    case EXCEPTION_ILLEGAL_INSTRUCTION:   return "EXCEPTION_ILLEGAL_INSTRUCTION";
+    case EXCEPTION_IN_PAGE_ERROR:         return "EXCEPTION_IN_PAGE_ERROR";
+    case EXCEPTION_PRIV_INSTRUCTION:      return "EXCEPTION_PRIV_INSTRUCTION";
+    case EXCEPTION_DATATYPE_MISALIGNMENT: return "EXCEPTION_DATATYPE_MISALIGNMENT";
+    default:                              return "exception";
+    }
+}
+
+/* ExceptionInformation[0] of an access violation: what the program was doing. */
+static inline const char *access_name(ULONG_PTR kind)
+{
+    switch (kind) {
+    case 0:  return "reading";
+    case 1:  return "writing";
+    case 8:  return "executing";
+    default: return "accessing";
+    }
+}
+
+static inline _Noreturn void die(const char *api)
+{
+    DWORD error = GetLastError();
+    char text[256] = "";
+    FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL,
+                   error, 0, text, sizeof text, NULL);
+    text[strcspn(text, "\r\n")] = '\0';
+    fprintf(stderr, "%s failed: %s: %s\n", api, error_name(error), text);
+    exit(2);
+}
+
+static inline _Noreturn void usage(const char *text)
+{
+    fprintf(stderr, "usage: %s\n", text);
+    exit(2);
+}
+
+/* What the page holding addr is, in words, for the line after a fault. */
+static inline const char *page_story(const void *addr)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    if (VirtualQuery(addr, &mbi, sizeof mbi) == 0)
+        return "outside the user address space";
+    if (mbi.State == MEM_FREE)
+        return "MEM_FREE: nothing is there; VirtualAlloc(..., MEM_RESERVE | MEM_COMMIT, ...) first";
+    if (mbi.State == MEM_RESERVE)
+        return "MEM_RESERVE: reserved but not committed; VirtualAlloc(..., MEM_COMMIT, ...) first";
+    if (mbi.Protect & PAGE_GUARD)
+        return "MEM_COMMIT with PAGE_GUARD: the first touch raises the guard exception";
+    switch (mbi.Protect & 0xff) {
+    case PAGE_NOACCESS:
+        return "MEM_COMMIT but PAGE_NOACCESS: VirtualProtect it to allow the access";
+    case PAGE_READONLY: case PAGE_EXECUTE_READ: case PAGE_EXECUTE:
+        return "MEM_COMMIT but not writable: VirtualProtect(..., PAGE_READWRITE, ...) to write";
+    default:
+        return "MEM_COMMIT: check the access kind against the page protection";
+    }
+}
+
+/* lab_probe() runs a function on a thread of its own: when that thread
+ * faults, the handler records the fault and ends just that thread. */
+struct lab_fault {
+    DWORD code;         /* 0 when fn returned normally */
+    const char *access; /* "reading", "writing", "executing" */
+    uintptr_t address;  /* the address the access was refused at */
+};
+
+static volatile DWORD lab_probe_thread;
+static struct lab_fault lab_probe_fault;
+
+static inline LONG CALLBACK lab_fault_handler(EXCEPTION_POINTERS *info)
+{
+    const EXCEPTION_RECORD *rec = info->ExceptionRecord;
+    DWORD code = rec->ExceptionCode;
+    int memory = code == EXCEPTION_ACCESS_VIOLATION || code == STATUS_GUARD_PAGE_VIOLATION
+              || code == EXCEPTION_IN_PAGE_ERROR;
+    const char *access = memory ? access_name(rec->ExceptionInformation[0]) : "";
+    uintptr_t address = memory ? (uintptr_t)rec->ExceptionInformation[1]
+                               : (uintptr_t)rec->ExceptionAddress;
+
+    /* Only errors: debugger notifications, C++ and other software exceptions pass. */
+    if ((code & 0xF0000000u) != 0xC0000000u && code != STATUS_GUARD_PAGE_VIOLATION)
+        return EXCEPTION_CONTINUE_SEARCH;
+    if (GetCurrentThreadId() == lab_probe_thread) {
+        lab_probe_fault.code = code;
+        lab_probe_fault.access = access;
+        lab_probe_fault.address = address;
+        ExitThread(code);
+    }
+    if (memory) {
+        fprintf(stderr, "fault: %s (0x%08lX) %s " ADDR_FMT "\n",
+                exception_name(code), code, access, (unsigned long long)address);
+        fprintf(stderr, "fault: that page is %s\n", page_story((const void *)address));
+    } else {
+        fprintf(stderr, "fault: %s (0x%08lX) at instruction " ADDR_FMT "\n",
+                exception_name(code), code, (unsigned long long)address);
+    }
+    fflush(stderr);
+    ExitProcess(code);
+    return EXCEPTION_CONTINUE_SEARCH; /* not reached */
+}
+
+static inline void lab_start(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    AddVectoredExceptionHandler(1, lab_fault_handler);
+}
+
+struct lab_probe_call {
+    void (*fn)(void *);
+    void *arg;
+};
+
+static inline DWORD WINAPI lab_probe_main(void *param)
+{
+    struct lab_probe_call *call = param;
+    call->fn(call->arg);
+    return 0;
+}
+
+/* Runs fn(arg) and returns what it did: .code == 0 when it returned, else the
+ * exception that stopped it, with the access kind and address. */
+static inline struct lab_fault lab_probe(void (*fn)(void *), void *arg)
+{
+    struct lab_probe_call call = { fn, arg };
+    struct lab_fault none = { 0, "", 0 };
+    HANDLE thread;
+
+    lab_probe_fault = none;
+    thread = CreateThread(NULL, 0, lab_probe_main, &call, CREATE_SUSPENDED, (DWORD *)&lab_probe_thread);
+    if (thread == NULL)
+        die("CreateThread");
+    ResumeThread(thread);
+    WaitForSingleObject(thread, INFINITE);
+    CloseHandle(thread);
+    lab_probe_thread = 0;
+    return lab_probe_fault;
+}
+
+/* Reads one whitespace-delimited word from standard input into dst, at most
+ * size - 1 bytes, then a terminating NUL: never past dst + size.  The bytes are
+ * written one by one in place, as scanf("%s") would, so a write to a page that
+ * is not committed faults on its first byte.  Returns the length, or -1 when
+ * standard input holds no word. */
+static inline long read_word(char *dst, size_t size)
+{
+    size_t n = 0;
+    int c;
+
+    do
+        c = getchar();
+    while (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+    if (c == EOF)
+        return -1;
+    while (c != EOF && c != ' ' && c != '\t' && c != '\r' && c != '\n' && n + 1 < size) {
+        dst[n++] = (char)c;
+        c = getchar();
+    }
+    dst[n] = '\0';
+    return (long)n;
+}
+
+/* "[C][C][R][-]": one cell per page from base; C committed, R reserved,
+ * - free, G a committed guard page. */
+static inline void page_strip(const char *label, const void *base, size_t pages)
+{
+    size_t page = lab_system()->dwPageSize;
+    printf("%s", label);
+    for (size_t i = 0; i < pages; i++) {
+        MEMORY_BASIC_INFORMATION mbi;
+        const char *cell = "[?]";
+        if (VirtualQuery((const char *)base + i * page, &mbi, sizeof mbi) != 0)
+            cell = mbi.State == MEM_FREE ? "[-]"
+                 : mbi.State == MEM_RESERVE ? "[R]"
+                 : (mbi.Protect & PAGE_GUARD) ? "[G]" : "[C]";
+        printf("%s", cell);
+    }
+    printf("\n");
+}
+
+/* Where this runs.  Wine's ntdll exports wine_get_version; Windows' does not.
+ * RtlGetVersion, unlike GetVersionEx, reports the real Windows version. */
+static inline const char *lab_platform(void)
+{
+    typedef const char *(CDECL *wine_version_fn)(void);
+    typedef LONG (WINAPI *rtl_version_fn)(OSVERSIONINFOW *);
+    static char text[64];
+    HMODULE ntdll = GetModuleHandleA("ntdll.dll");
+    wine_version_fn wine_version =
+        (wine_version_fn)(void (*)(void))GetProcAddress(ntdll, "wine_get_version");
+    rtl_version_fn rtl_version =
+        (rtl_version_fn)(void (*)(void))GetProcAddress(ntdll, "RtlGetVersion");
+    OSVERSIONINFOW v = { sizeof v, 0, 0, 0, 0, { 0 } };
+
+    if (wine_version != NULL)
+        snprintf(text, sizeof text, "Wine %s", wine_version());
+    else if (rtl_version != NULL && rtl_version(&v) == 0)
+        snprintf(text, sizeof text, "Windows %lu.%lu build %lu",
+                 v.dwMajorVersion, v.dwMinorVersion, v.dwBuildNumber);
+    else
+        snprintf(text, sizeof text, "Windows");
+    return text;
+}
+
+static inline int lab_is_wine(void)
+{
+    return strncmp(lab_platform(), "Wine", 4) == 0;
+}
+
+/* One line after the label: the state, protection and type of the page at addr. */
+static inline void print_query(const char *label, const void *addr)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    if (VirtualQuery(addr, &mbi, sizeof mbi) == 0)
+        die("VirtualQuery");
+    printf("%s%s, %s, %s\n", label, state_name(mbi.State), prot_name(mbi.Protect),
+           type_name(mbi.Type));
+}
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * reserve_commit.c - a reserved page is an address, not memory  (lecture example 2, first half)
+ *
+ * Reserve one page with VirtualAlloc(MEM_RESERVE); with the argument
+ * "commit", commit it too (VirtualAlloc(MEM_COMMIT) on the same address).
+ * Then read a word from standard input straight into the page and echo it.
+ *
+ * Reserving only claims the range of addresses: no storage backs it
+ * (VirtualAlloc on Microsoft Learn: MEM_RESERVE "reserves a range of the
+ * process's virtual address space without allocating any actual physical
+ * storage").  Writing to it is an access violation; committing gives the page
+ * storage, zero-filled ("the function initializes the memory to zero").
+ *
+ * Run:   echo hello | reserve_commit.exe commit    -> "you typed: hello"
+ *        echo hello | reserve_commit.exe           -> the write faults:
+ *        fault: EXCEPTION_ACCESS_VIOLATION (0xC0000005) writing <the reserved page>
+ *        and the exit status is 0xC0000005 (under Wine, its low byte: 5).
+ */
+#include "lab.h"
+
+int main(int argc, char **argv)
+{
+    int commit = argc == 2 && strcmp(argv[1], "commit") == 0;
+    if (argc > 2 || (argc == 2 && !commit))
+        usage("reserve_commit [commit]\n"
+              "  reserves a page, commits it only with \"commit\", then reads a word\n"
+              "  from standard input into it");
+    lab_start();
+
+    const SYSTEM_INFO *sys = lab_system();
+    size_t page = sys->dwPageSize;
+    printf("page size:  %zu bytes\n", page);
+
+    char *p = VirtualAlloc(NULL, page, MEM_RESERVE, PAGE_READWRITE);
+    if (p == NULL)
+        die("VirtualAlloc(MEM_RESERVE)");
+    printf("reserved:   " ADDR_FMT " (VirtualAlloc MEM_RESERVE, PAGE_READWRITE)\n", ADDR(p));
+
+    if (commit) {
+        if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
+            die("VirtualAlloc(MEM_COMMIT)");
+        printf("committed:  " ADDR_FMT " (VirtualAlloc MEM_COMMIT, PAGE_READWRITE)\n", ADDR(p));
+    }
+    print_query("state:      ", p);
+    page_strip("page:       ", p, 1);
+
+    printf("reading a word from standard input into " ADDR_FMT "\n", ADDR(p));
+    long n = read_word(p, page);    /* faults here when the page is only reserved */
+    if (n < 0)
+        printf("no word on standard input: nothing was written to the page\n");
+    else
+        printf("you typed:  %s (%ld bytes, stored at " ADDR_FMT ")\n", p, n, ADDR(p));
+
+    if (!VirtualFree(p, 0, MEM_RELEASE))
+        die("VirtualFree(MEM_RELEASE)");
+    return 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * reset_undo.c - MEM_RESET says "I no longer need this content", MEM_RESET_UNDO takes it back
+ *
+ * Reserve and commit a page, store a word from standard input in it, then:
+ *   VirtualAlloc(p, page, MEM_RESET, ...)       the content is no longer of interest:
+ *                                               the system may discard it instead of
+ *                                               writing it to the paging file, but the
+ *                                               page stays committed;
+ *   VirtualAlloc(p, page, MEM_RESET_UNDO, ...)  the content is of interest again.
+ * The page content is printed after each step.
+ *
+ * What Microsoft Learn (VirtualAlloc) documents: after MEM_RESET the content is
+ * undefined until it is written or MEM_RESET_UNDO succeeds; MEM_RESET_UNDO
+ * (Windows 8 and later) succeeding means "all data in the specified address
+ * range is intact", failing means "at least some of the data ... has been
+ * replaced with zeroes".  What happens, by name:
+ *   windows-kept      Windows 8+: the undo succeeds, the word is still there;
+ *   windows-trimmed   Windows: the page was trimmed (argument "trim" forces it
+ *                     with VirtualUnlock), the undo fails, the page reads zeros;
+ *   wine              Wine: MEM_RESET zeroes the page at once and
+ *                     MEM_RESET_UNDO fails with ERROR_INVALID_PARAMETER (87).
+ *
+ * Run:   echo hello | reset_undo.exe [trim]
+ */
+#include "lab.h"
+
+static size_t count_nonzero(const char *p, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < size; i++)
+        n += p[i] != 0;
+    return n;
+}
+
+static void show(const char *label, const char *p, size_t page)
+{
+    size_t nonzero = count_nonzero(p, page);
+    printf("%s \"%.*s\" (%zu non-zero bytes of %zu)\n", label, 64, nonzero ? p : "", nonzero, page);
+}
+
+int main(int argc, char **argv)
+{
+    int trim = argc == 2 && strcmp(argv[1], "trim") == 0;
+    if (argc > 2 || (argc == 2 && !trim))
+        usage("reset_undo [trim]\n"
+              "  stores a word from standard input in a committed page, then applies\n"
+              "  MEM_RESET and MEM_RESET_UNDO; \"trim\" removes the page from the working\n"
+              "  set in between (VirtualUnlock), so Windows really discards it");
+    lab_start();
+
+    size_t page = lab_system()->dwPageSize;
+    printf("platform:           %s\n", lab_platform());
+    printf("page size:          %zu bytes\n", page);
+    char *p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    if (p == NULL)
+        die("VirtualAlloc(MEM_RESERVE | MEM_COMMIT)");
+    printf("committed:          " ADDR_FMT "\n", ADDR(p));
+    if (read_word(p, page) < 0)
+        printf("no word on standard input: the page holds only zeros\n");
+    show("stored:            ", p, page);
+
+    /* The protection is ignored with MEM_RESET but must be a valid one. */
+    if (VirtualAlloc(p, page, MEM_RESET, PAGE_NOACCESS) != p)
+        die("VirtualAlloc(MEM_RESET)");
+    printf("MEM_RESET:          succeeded\n");
+    print_query("page state:         ", p);
+    show("after MEM_RESET:   ", p, page);
+    printf("note: after MEM_RESET the content is undefined (Microsoft Learn, VirtualAlloc)\n");
+
+    if (trim) {
+        /* On a page that is not locked, VirtualUnlock removes it from the working
+         * set and reports ERROR_NOT_LOCKED (Microsoft Learn, VirtualUnlock). */
+        SetLastError(0xdeadbeef);
+        if (VirtualUnlock(p, page))
+            printf("VirtualUnlock:      succeeded: nothing was trimmed "
+                   "(Windows fails with ERROR_NOT_LOCKED and trims)\n");
+        else
+            printf("VirtualUnlock:      failed, %s: the page left the working set\n",
+                   error_name(GetLastError()));
+    }
+
+    SetLastError(0xdeadbeef);
+    void *undo = VirtualAlloc(p, page, MEM_RESET_UNDO, PAGE_READWRITE);
+    DWORD undo_error = GetLastError();
+    if (undo == p)
+        printf("MEM_RESET_UNDO:     succeeded\n");
+    else
+        printf("MEM_RESET_UNDO:     failed, %s\n", error_name(undo_error));
+    show("after UNDO:        ", p, page);
+
+    if (undo == p)
+        printf("behaviour:          windows-kept: the undo succeeded, the content is intact\n");
+    else if (lab_is_wine() && undo_error == ERROR_INVALID_PARAMETER)
+        printf("behaviour:          wine: MEM_RESET zeroed the page at once; "
+               "MEM_RESET_UNDO is not implemented\n");
+    else if (undo_error == ERROR_INVALID_PARAMETER)
+        printf("behaviour:          windows-old: MEM_RESET_UNDO needs Windows 8 or later\n");
+    else
+        printf("behaviour:          windows-trimmed: the page was discarded, "
+               "at least some of it is now zeros\n");
+
+    if (!VirtualFree(p, 0, MEM_RELEASE))
+        die("VirtualFree(MEM_RELEASE)");
+    return 0;
+}
