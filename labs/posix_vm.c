@@ -1,0 +1,385 @@
+/*
+ * posix_vm.c - the lecture's ideas on Linux: brk, mmap, mprotect, madvise  (native, no Wine)
+ *
+ * The lecture names brk, mmap and VirtualAlloc as malloc's back ends.  This Linux
+ * program (host gcc, no lab.h) repeats the Windows labs with the POSIX calls:
+ *   break     the data ends at &end (end(3)): mmap(MAP_FIXED_NOREPLACE) walked up from
+ *             a .data buffer fails with EEXIST until &end rounded up to the page
+ *             (mmap(2)); the break, sbrk(0), starts there, or further up when ASLR
+ *             randomizes it (randomize_va_space = 2, proc(5)); sbrk(page) gives a
+ *             zeroed page and nothing is mapped past it (brk(2)).
+ *   reserve   mmap(PROT_NONE): a read raises SIGSEGV, si_code SEGV_ACCERR ("invalid
+ *             permissions for mapped object", sigaction(2)); after munmap the same
+ *             read is SEGV_MAPERR ("address not mapped to object").
+ *   commit    mprotect(PROT_READ | PROT_WRITE): the page reads zeros (MAP_ANONYMOUS
+ *             is "initialized to zero", mmap(2)) and mincore(2) shows no RAM behind
+ *             it until the first write.
+ *   dontneed  madvise(MADV_DONTNEED): the page reads zeros at once ("zero-fill-on-
+ *             demand pages for anonymous private mappings", madvise(2)); with
+ *             mprotect(PROT_NONE) it is MEM_DECOMMIT, mprotect back the recommit.
+ *   free      madvise(MADV_FREE), the closest thing to MEM_RESET: the kernel may free
+ *             the pages until they are written again (madvise(2)); MADV_PAGEOUT
+ *             (Linux 5.4+) reclaims now, as memory pressure would.  Named outcomes:
+ *             reclaimed (the freed page reads zeros) or kept (its content stays).
+ *   fault     a write to PROT_NONE with no way back: the handler reports it on stderr
+ *             like lab.h ("fault: SIGSEGV (SEGV_ACCERR) writing 0x...") and exits 139.
+ *   all       (the default) every experiment but fault.
+ * The SIGSEGV handler (sigaction, SA_SIGINFO) gets si_addr and si_code; on x86-64
+ * the page-fault error code (REG_ERR) tells reading from writing.  "state:" lines
+ * stand for VirtualQuery: the permissions in /proc/self/maps (proc(5)) and mincore.
+ *
+ * Build: gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -o posix_vm posix_vm.c
+ * Run:   ./posix_vm [break|reserve|commit|dontneed|free|fault|all]   (see posix_vm.md)
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#define ADDR(p) ((unsigned long long)(uintptr_t)(p))
+#define ADDR_FMT "0x%016llx"
+#define FAULT_EXIT (128 + SIGSEGV)   /* what a shell shows for a death by SIGSEGV */
+#define RW (PROT_READ | PROT_WRITE)
+
+extern char etext, edata, end;       /* end(3): the program declares them, the linker sets them */
+char buff[10 * 4096] = { 1 };        /* ten 4 KiB pages in .data, as in the lecture */
+static size_t page;                  /* sysconf(_SC_PAGESIZE) */
+
+static const char *errno_name(int e)
+{
+    static char text[32];
+    snprintf(text, sizeof text, "%s (%d)", e == EEXIST ? "EEXIST" : e == ENOMEM ? "ENOMEM"
+             : e == EINVAL ? "EINVAL" : e == EACCES ? "EACCES" : e == EPERM ? "EPERM" : "errno", e);
+    return text;
+}
+
+static void check(int failed, const char *call)
+{
+    int e = errno;
+    if (failed) {
+        fprintf(stderr, "%s failed: %s: %s\n", call, errno_name(e), strerror(e));
+        exit(2);
+    }
+}
+
+static const char *code_name(int code)
+{
+    return code == SEGV_MAPERR ? "SEGV_MAPERR" : code == SEGV_ACCERR ? "SEGV_ACCERR" : "si_code ?";
+}
+
+/* x86 page-fault error code: bit 1 set for a write, bit 4 for an instruction fetch. */
+static const char *access_name(const void *context)
+{
+#if defined(__x86_64__) && defined(REG_ERR)
+    long long err = ((const ucontext_t *)context)->uc_mcontext.gregs[REG_ERR];
+    return (err & 0x10) ? "executing" : (err & 0x2) ? "writing" : "reading";
+#else
+    (void)context;
+    return "accessing";
+#endif
+}
+
+/* While a probe runs, the handler records the fault and jumps back into it;
+ * otherwise it reports like lab.h, with write(2) only, and ends the process. */
+static sigjmp_buf probe_env;
+static volatile sig_atomic_t probing;
+static void *volatile fault_addr;
+static volatile int fault_code;
+static const char *volatile fault_access;
+
+static void put(const char *s) { (void)!write(2, s, strlen(s)); }
+
+static void on_segv(int sig, siginfo_t *info, void *context)
+{
+    char hex[19] = "0x";
+    (void)sig;
+    fault_addr = info->si_addr;
+    fault_code = info->si_code;
+    fault_access = access_name(context);
+    if (probing)
+        siglongjmp(probe_env, 1);
+    for (int i = 0; i < 16; i++)
+        hex[2 + i] = "0123456789abcdef"[(ADDR(info->si_addr) >> (60 - 4 * i)) & 0xf];
+    put("fault: SIGSEGV ("), put(code_name(info->si_code)), put(") ");
+    put(fault_access), put(" "), put(hex), put("\n");
+    put(info->si_code == SEGV_ACCERR
+        ? "fault: that page is mapped but its protection refuses the access (PROT_NONE: "
+          "reserved, not committed); mprotect(..., PROT_READ | PROT_WRITE) first\n"
+        : "fault: nothing is mapped there; mmap it first\n");
+    _exit(FAULT_EXIT);
+}
+
+/* One byte read or written at addr: prints "ok" or the fault it raised. */
+static void probe(const char *label, char *addr, int writing)
+{
+    probing = 1;
+    if (sigsetjmp(probe_env, 1) == 0) {
+        if (writing)
+            *(volatile char *)addr = 1;
+        else
+            (void)*(volatile char *)addr;
+        printf("%s ok, %s " ADDR_FMT "\n", label, writing ? "wrote" : "read", ADDR(addr));
+    } else {
+        printf("%s SIGSEGV (%s) %s " ADDR_FMT "\n", label, code_name(fault_code), fault_access,
+               ADDR(fault_addr));
+    }
+    probing = 0;
+}
+
+/* VirtualQuery's counterpart: the permissions of the mapping holding addr, from
+ * /proc/self/maps (read with read(2): no malloc, no brk), and mincore(2). */
+static void query(void *addr, size_t pages)
+{
+    static char maps[1 << 16];
+    char perms[5] = "";
+    unsigned char resident[8] = { 0 };
+    ssize_t got = 0;
+    size_t len = 0, in_ram = 0;
+    int fd = open("/proc/self/maps", O_RDONLY);
+    check(fd < 0, "open(/proc/self/maps)");
+    while (len < sizeof maps - 1 && (got = read(fd, maps + len, sizeof maps - 1 - len)) > 0)
+        len += (size_t)got;
+    check(got < 0, "read(/proc/self/maps)");
+    close(fd);
+    maps[len] = '\0';
+    for (char *line = maps; line != NULL && *line != '\0'; line = strchr(line, '\n')) {
+        unsigned long long lo, hi;
+        line += *line == '\n';
+        if (sscanf(line, "%llx-%llx %4s", &lo, &hi, perms) == 3 && lo <= ADDR(addr) && ADDR(addr) < hi)
+            break;
+        perms[0] = '\0';
+    }
+    int rc = mincore(addr, pages * page, resident), e = errno;
+    if (perms[0] == '\0' || rc != 0) {
+        printf("state:               not mapped (no line in /proc/self/maps; mincore: %s)\n",
+               rc == 0 ? "succeeded" : errno_name(e));
+        return;
+    }
+    for (size_t i = 0; i < pages; i++)
+        in_ram += resident[i] & 1;
+    printf("state:               %s (%s, %s), %zu of %zu pages resident\n", perms,
+           perms[0] == 'r' ? (perms[1] == 'w' ? "PROT_READ | PROT_WRITE" : "PROT_READ")
+           : perms[1] == 'w' ? "PROT_WRITE" : perms[2] == 'x' ? "PROT_EXEC" : "PROT_NONE",
+           perms[3] == 's' ? "MAP_SHARED" : "MAP_PRIVATE", in_ram, pages);
+}
+
+static void content(const char *label, const char *p, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < size; i++)
+        n += p[i] != 0;
+    printf("%s %zu non-zero bytes of %zu\n", label, n, size);
+}
+
+static char *map(size_t pages, int prot)
+{
+    char *p = mmap(NULL, pages * page, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(p == MAP_FAILED, prot == PROT_NONE ? "mmap(PROT_NONE)" : "mmap(PROT_READ | PROT_WRITE)");
+    return p;
+}
+
+static uintptr_t round_up(uintptr_t x) { return (x + page - 1) / page * page; }
+
+static int aslr_level(void)
+{
+    char text[8] = "";
+    int fd = open("/proc/sys/kernel/randomize_va_space", O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+    if (fd >= 0)
+        close(fd);
+    return n > 0 ? atoi(text) : -1;
+}
+
+static void show_break(void)
+{
+    uintptr_t first = (uintptr_t)buff / page * page, addr = first, end_up = round_up(ADDR(&end));
+    char *brk0 = sbrk(0), *got;
+    unsigned long failed = 0;
+    printf("experiment:          break (where the program's data ends)\n");
+    printf("etext:               " ADDR_FMT " (end of the code)\n", ADDR(&etext));
+    printf("buff:                " ADDR_FMT " (%zu bytes of .data)\n", ADDR(buff), sizeof buff);
+    printf("edata:               " ADDR_FMT " (end of .data)\n", ADDR(&edata));
+    printf("end:                 " ADDR_FMT " (end of .bss: the data ends here)\n", ADDR(&end));
+    printf("program break:       " ADDR_FMT " (sbrk(0))\n", ADDR(brk0));
+    while ((got = mmap((void *)addr, page, PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0)) == MAP_FAILED) {
+        check(errno != EEXIST, "mmap(MAP_FIXED_NOREPLACE)");
+        failed++;
+        addr += page;
+    }
+    if ((uintptr_t)got != addr) {      /* before Linux 4.17 the flag is ignored: a mere hint */
+        fprintf(stderr, "posix_vm: MAP_FIXED_NOREPLACE needs Linux 4.17 or later\n");
+        exit(2);
+    }
+    printf("first address tried: " ADDR_FMT " (the page of buff)\n", ADDR(first));
+    printf("failed attempts:     %lu (mmap MAP_FIXED_NOREPLACE: already mapped)\n", failed);
+    if (failed > 0)
+        printf("last failure:        %s\n", errno_name(EEXIST));
+    printf("address returned:    " ADDR_FMT "\n", ADDR(got));
+    printf("end, page-aligned:   " ADDR_FMT "\n", ADDR(end_up));
+    printf("boundary == end:     %s\n", (uintptr_t)got == end_up ? "yes" : "no");
+    check(munmap(got, page) != 0, "munmap");
+
+    printf("ASLR:                randomize_va_space = %d, ADDR_NO_RANDOMIZE %s\n", aslr_level(),
+           (personality(0xffffffff) & ADDR_NO_RANDOMIZE) ? "on (setarch -R)" : "off");
+    if ((uintptr_t)brk0 == end_up)
+        printf("behaviour:           break-at-end: the break starts at &end rounded up to the page\n");
+    else
+        printf("behaviour:           break-randomized: the break starts %lld pages past &end\n",
+               ((long long)ADDR(brk0) - (long long)end_up) / (long long)page);
+    char *old = sbrk((intptr_t)page);
+    check(old == (void *)-1, "sbrk(page)");
+    printf("sbrk(page):          " ADDR_FMT " (the old break: the new page starts here)\n", ADDR(old));
+    printf("program break:       " ADDR_FMT " (sbrk(0))\n", ADDR(sbrk(0)));
+    content("new page content:   ", old, page);
+    probe("write new page:     ", old, 1);
+    probe("read past break:    ", (char *)round_up(ADDR(old) + page), 0);
+    check(sbrk(-(intptr_t)page) == (void *)-1, "sbrk(-page)");
+    printf("sbrk(-page):         the page is given back, program break " ADDR_FMT "\n", ADDR(sbrk(0)));
+    probe("read old page:      ", old, 0);
+}
+
+static void show_reserve(void)
+{
+    printf("experiment:          reserve (mmap PROT_NONE: an address range, no access)\n");
+    char *p = map(1, PROT_NONE);
+    printf("reserved:            " ADDR_FMT " (mmap PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS)\n", ADDR(p));
+    query(p, 1);
+    probe("read:               ", p, 0);
+    probe("write:              ", p, 1);
+    check(munmap(p, page) != 0, "munmap");
+    printf("released:            munmap succeeded\n");
+    query(p, 1);
+    probe("read:               ", p, 0);
+}
+
+static void show_commit(void)
+{
+    printf("experiment:          commit (mprotect PROT_READ | PROT_WRITE)\n");
+    char *p = map(1, PROT_NONE);
+    printf("reserved:            " ADDR_FMT " (mmap PROT_NONE)\n", ADDR(p));
+    check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
+    printf("committed:           mprotect(PROT_READ | PROT_WRITE) succeeded\n");
+    query(p, 1);
+    content("content:            ", p, page);
+    memset(p, 0xa5, page);
+    content("written:            ", p, page);
+    query(p, 1);
+    check(munmap(p, page) != 0, "munmap");
+}
+
+static void show_dontneed(void)
+{
+    printf("experiment:          dontneed (madvise MADV_DONTNEED, then decommit and recommit)\n");
+    char *p = map(1, RW);
+    printf("committed:           " ADDR_FMT " (mmap PROT_READ | PROT_WRITE)\n", ADDR(p));
+    memset(p, 0xa5, page);
+    content("written:            ", p, page);
+    query(p, 1);
+    check(madvise(p, page, MADV_DONTNEED) != 0, "madvise(MADV_DONTNEED)");
+    printf("MADV_DONTNEED:       succeeded\n");
+    query(p, 1);
+    content("content:            ", p, page);
+
+    memset(p, 0xa5, page);
+    content("written:            ", p, page);
+    check(madvise(p, page, MADV_DONTNEED) != 0, "madvise(MADV_DONTNEED)");
+    check(mprotect(p, page, PROT_NONE) != 0, "mprotect(PROT_NONE)");
+    printf("decommitted:         madvise(MADV_DONTNEED) + mprotect(PROT_NONE) succeeded\n");
+    query(p, 1);
+    probe("read:               ", p, 0);
+    check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
+    printf("recommitted:         mprotect(PROT_READ | PROT_WRITE) succeeded\n");
+    content("content:            ", p, page);
+    check(munmap(p, page) != 0, "munmap");
+}
+
+static void show_free(void)
+{
+    printf("experiment:          free (madvise MADV_FREE, the closest thing to MEM_RESET)\n");
+    char *p = map(2, RW);
+    printf("committed:           " ADDR_FMT " (mmap 2 pages, PROT_READ | PROT_WRITE)\n", ADDR(p));
+    memset(p, 0xa5, 2 * page);
+    content("written:            ", p, 2 * page);
+    check(madvise(p, 2 * page, MADV_FREE) != 0, "madvise(MADV_FREE)");
+    printf("MADV_FREE:           succeeded, both pages\n");
+    query(p, 2);
+    content("page 0 content:     ", p, page);
+    printf("note: after MADV_FREE the kernel may free the pages at any time until they are "
+           "written (madvise(2))\n");
+    p[page] = (char)0xa5;
+    printf("page 1:              one byte rewritten: its free is cancelled\n");
+
+    errno = 0;
+    if (madvise(p, 2 * page, MADV_PAGEOUT) == 0)
+        printf("MADV_PAGEOUT:        succeeded (reclaim now, as memory pressure would)\n");
+    else
+        printf("MADV_PAGEOUT:        failed, %s\n", errno_name(errno));
+    query(p, 2);
+    int kept = p[0] != 0;              /* a freed page is discarded whole or not at all */
+    content("page 0 content:     ", p, page);
+    content("page 1 content:     ", p + page, page);
+    if (kept)
+        printf("behaviour:           kept: the freed page was not reclaimed (yet): "
+               "its content stays until the kernel needs the memory\n");
+    else
+        printf("behaviour:           reclaimed: the freed page was discarded and reads zeros; "
+               "the rewritten one kept its content\n");
+    check(munmap(p, 2 * page) != 0, "munmap");
+}
+
+static void show_fault(void)
+{
+    printf("experiment:          fault (a write to PROT_NONE, no way back)\n");
+    char *p = map(1, PROT_NONE);
+    printf("reserved:            " ADDR_FMT " (mmap PROT_NONE)\n", ADDR(p));
+    printf("writing:             one byte to " ADDR_FMT ", no probe to come back to\n", ADDR(p));
+    *(volatile char *)p = 1;           /* the handler reports and exits with FAULT_EXIT */
+    printf("the write succeeded: the page was not PROT_NONE after all\n");
+    exit(1);
+}
+
+int main(int argc, char **argv)
+{
+    static const char *names[] = { "break", "reserve", "commit", "dontneed", "free", "fault", "all" };
+    static void (*const steps[])(void) = { show_break, show_reserve, show_commit, show_dontneed,
+                                           show_free, show_fault };
+    size_t which = 6;                  /* "all" */
+    if (argc == 2)
+        for (which = 0; which < 7 && strcmp(argv[1], names[which]) != 0; which++)
+            continue;
+    if (argc > 2 || which == 7) {
+        fprintf(stderr, "usage: posix_vm [break|reserve|commit|dontneed|free|fault|all]\n"
+                "  the Windows labs' experiments with brk, mmap, mprotect and madvise;\n"
+                "  \"all\" (the default) runs all but fault, which ends the program\n");
+        return 2;
+    }
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    check(sigaction(SIGSEGV, &sa, NULL) != 0, "sigaction(SIGSEGV)");
+    long size = sysconf(_SC_PAGESIZE);
+    check(size <= 0, "sysconf(_SC_PAGESIZE)");
+    page = (size_t)size;
+    struct utsname u;
+    check(uname(&u) != 0, "uname");
+    printf("platform:            %s %s %s\n", u.sysname, u.release, u.machine);
+    printf("page size:           %zu bytes (sysconf(_SC_PAGESIZE))\n", page);
+    for (size_t i = 0; i < 6; i++)
+        if (i == which || (which == 6 && i != 5))
+            steps[i]();
+    return 0;
+}
