@@ -1,0 +1,124 @@
+# vmlabs - Windows virtual memory, one experiment per lab.   `make help` lists the verbs.
+#
+# Adding a lab never touches this file: labs/NAME.c is built into build/NAME.exe with
+# MinGW-w64, or, when expected/NAME.toml says `native = true`, into build/NAME with the
+# host compiler. Everything generated goes under build/.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules
+
+BUILD ?= build
+ifeq ($(origin CC),default)
+CC := x86_64-w64-mingw32-gcc
+endif
+CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror
+HOSTCC ?= gcc
+HOSTCFLAGS ?= $(CFLAGS)
+ARCH ?= x86_64
+CC32 ?= i686-w64-mingw32-gcc
+ifeq ($(OS),Windows_NT)
+RUNNER ?=
+PYTHON ?= python
+else
+RUNNER ?= wine
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
+endif
+PYTEST ?= $(PYTHON) -m pytest
+PYTEST_FLAGS ?=
+LAB ?=
+ARGS ?=
+
+# V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+say := @true
+else
+Q := @
+say := @printf '  %-7s %s\n'
+endif
+
+LABS := $(sort $(basename $(notdir $(wildcard labs/*.c))))
+NATIVE_LABS := $(sort $(basename $(notdir $(shell grep -l '^native *= *true' expected/*.toml 2>/dev/null))))
+WINDOWS_LABS := $(filter-out $(NATIVE_LABS),$(LABS))
+ifeq ($(OS),Windows_NT)
+NATIVE_LABS :=
+endif
+EXES := $(WINDOWS_LABS:%=$(BUILD)/%.exe) $(NATIVE_LABS:%=$(BUILD)/%)
+ifeq ($(ARCH),i686)
+EXES += $(WINDOWS_LABS:%=$(BUILD)/i686/%.exe) $(WINDOWS_LABS:%=$(BUILD)/i686-laa/%.exe)
+endif
+
+# What the harness needs to build and run exactly what make builds.
+export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
+
+.PHONY: all run check deps clean help prefix
+all: $(EXES)
+
+$(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
+	$(say) CC $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $<
+
+$(BUILD)/i686/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
+	$(say) CC32 $@
+	$(Q)mkdir -p $(@D) && $(CC32) $(CFLAGS) -o $@ $<
+
+$(BUILD)/i686-laa/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
+	$(say) CC32 $@
+	$(Q)mkdir -p $(@D) && $(CC32) $(CFLAGS) -Wl,--large-address-aware -o $@ $<
+
+$(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c | $(BUILD)/.dir
+	$(say) HOSTCC $@
+	$(Q)$(HOSTCC) $(HOSTCFLAGS) -o $@ $<
+
+$(BUILD)/.dir:
+	$(Q)mkdir -p $(BUILD) && touch $@
+
+# The private Wine prefix, created once (about 10 s).
+PREFIX := $(BUILD)/wineprefix/system.reg
+prefix: $(if $(RUNNER),$(PREFIX))
+$(PREFIX): | $(BUILD)/.dir
+	$(Q)$(PYTHON) -m harness.run --prepare
+
+# run and check install what is missing first; the builds wait for that.
+ifneq ($(filter run run-% check prefix,$(MAKECMDGOALS)),)
+$(EXES) $(PREFIX): | deps
+endif
+
+deps:
+	$(Q)sh harness/deps.sh
+
+run: all prefix
+	$(Q)$(PYTHON) -m harness.demo $(LAB)
+
+run-%: $(BUILD)/%.exe prefix
+	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" WINEDEBUG=-all \
+	    WINEDLLOVERRIDES="winedbg.exe=d;mscoree=d;mshtml=d" $(RUNNER) $< $(ARGS); \
+	    echo "[$* exited with status $$?]"
+
+$(NATIVE_LABS:%=run-%): run-%: $(BUILD)/%
+	$(Q)$< $(ARGS); echo "[$* exited with status $$?]"
+
+check: all prefix
+	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB)) $(PYTEST_FLAGS)
+
+clean:
+	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
+	rm -rf $(BUILD)
+
+help:
+	@echo "vmlabs: Windows virtual memory labs (README.md explains them)"
+	@echo ""
+	@echo "  make run            build every lab and watch the lecture's experiments, in order"
+	@echo "                      (LAB=name: only that lab's)"
+	@echo "  make check          run every case of every lab; exit 0 only when all pass"
+	@echo "                      (LAB=name: only that lab's cases)"
+	@echo "  make run-LAB        run one lab, standard input from the terminal; ARGS=\"...\""
+	@echo "                      e.g. make run-reserve_commit ARGS=commit"
+	@echo "  make                build every lab into $(BUILD)/"
+	@echo "  make deps           install MinGW-w64, Wine and pytest (apt-get; asks sudo)"
+	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
+	@echo ""
+	@echo "  variables: CC=$(CC) CFLAGS=\"$(CFLAGS)\" RUNNER=$(RUNNER)"
+	@echo "             ARCH=i686 also builds 32-bit versions; V=1 shows commands"
+	@echo "  labs:      $(LABS)"

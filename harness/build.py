@@ -1,0 +1,65 @@
+"""build: compile one lab (the reference or a student's) -> an executable or the compiler's message.
+
+The compiler and flags come from the Makefile through the environment (CC, CFLAGS for the
+Windows labs; HOSTCC, HOSTCFLAGS for the native ones), so `make check` and the harness
+build the same thing; an executable newer than its sources is reused.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_CC = "x86_64-w64-mingw32-gcc"
+DEFAULT_CFLAGS = "-std=c11 -O2 -Wall -Wextra -Wpedantic -Werror"
+DEFAULT_HOSTCC = "gcc"
+
+
+@dataclass(frozen=True)
+class Built:
+    ok: bool
+    exe: Path
+    command: tuple
+    message: str            # the compiler's output (warnings, errors), "" when silent
+
+
+def toolchain(native: bool) -> tuple:
+    """(compiler command, flags) for a Windows lab or a native one."""
+    if native:
+        cc = os.environ.get("HOSTCC") or DEFAULT_HOSTCC
+        flags = os.environ.get("HOSTCFLAGS") or DEFAULT_CFLAGS
+    else:
+        cc = os.environ.get("CC") or DEFAULT_CC
+        flags = os.environ.get("CFLAGS") or DEFAULT_CFLAGS
+    return shlex.split(cc), shlex.split(flags)
+
+
+def exe_name(lab: str, native: bool) -> str:
+    return lab if native else f"{lab}.exe"
+
+
+def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -> Built:
+    """Compiles source (labs/NAME.c, with lab.h beside it) into out_dir, unless the
+    executable there is already newer than both. flags replace the default flags."""
+    source = Path(source)
+    exe = Path(out_dir) / exe_name(source.stem, native)
+    cc, default_flags = toolchain(native)
+    command = (*cc, *(default_flags if flags is None else flags), "-o", str(exe), str(source))
+    if not source.exists():
+        return Built(False, exe, command, f"{source} does not exist")
+    inputs = [source, source.with_name("lab.h")]
+    newest = max(p.stat().st_mtime for p in inputs if p.exists())
+    if exe.exists() and exe.stat().st_mtime >= newest:
+        return Built(True, exe, command, "")
+    exe.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    except FileNotFoundError:
+        return Built(False, exe, command, f"the compiler {cc[0]} is not installed: run `make deps`")
+    message = (result.stdout + result.stderr).strip()
+    if result.returncode != 0:
+        exe.unlink(missing_ok=True)
+        return Built(False, exe, command, message or f"{cc[0]} exited with {result.returncode}")
+    return Built(True, exe, command, message)

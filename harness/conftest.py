@@ -1,0 +1,102 @@
+"""pytest glue: the cases in expected/ become test items; one Runner serves the session."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from . import cases as cases_mod
+from .build import compile_lab
+from .run import Runner
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("vmlabs")
+    group.addoption("--labs-dir", default=str(ROOT / "labs"),
+                    help="folder holding the labs' .c files (default: labs/)")
+    group.addoption("--expected", default=str(ROOT / "expected"),
+                    help="folder holding the case files (default: expected/)")
+    group.addoption("--build-dir", default=os.environ.get("BUILD") or str(ROOT / "build"),
+                    help="where executables, the Wine prefix and results go (default: build/)")
+    group.addoption("--lab", action="append", default=[],
+                    help="only this lab's cases (repeatable; make check LAB=name)")
+
+
+def pytest_configure(config):
+    only = tuple(config.getoption("--lab") or ())
+    try:
+        labs = cases_mod.load_all(Path(config.getoption("--expected")), only)
+    except cases_mod.CaseError as e:
+        raise pytest.UsageError(f"bad case file: {e}") from None
+    missing = set(only) - {lab.name for lab in labs}
+    if missing:
+        raise pytest.UsageError(f"no case file for lab(s) {', '.join(sorted(missing))} in "
+                                f"{config.getoption('--expected')}")
+    config.vmlabs_labs = labs
+
+
+def pytest_generate_tests(metafunc):
+    labs = metafunc.config.vmlabs_labs
+    if "case" in metafunc.fixturenames:
+        all_cases = [case for lab in labs for case in lab.cases]
+        metafunc.parametrize("case", all_cases, ids=[c.id for c in all_cases])
+    if "lab" in metafunc.fixturenames:
+        metafunc.parametrize("lab", labs, ids=[lab.name for lab in labs])
+
+
+@pytest.fixture(scope="session")
+def build_dir(pytestconfig) -> Path:
+    return Path(pytestconfig.getoption("--build-dir"))
+
+
+@pytest.fixture(scope="session")
+def labs_dir(pytestconfig) -> Path:
+    return Path(pytestconfig.getoption("--labs-dir"))
+
+
+@pytest.fixture(scope="session")
+def runner(build_dir):
+    r = Runner.from_environment(build_dir)
+    try:
+        r.start()
+    except (RuntimeError, FileNotFoundError) as e:
+        pytest.exit(f"cannot run the labs: {e}\nrun `make deps` to install Wine", returncode=2)
+    yield r
+    r.stop()
+
+
+@pytest.fixture(scope="session")
+def labs_by_name(pytestconfig) -> dict:
+    return {lab.name: lab for lab in pytestconfig.vmlabs_labs}
+
+
+@pytest.fixture(scope="session")
+def built(labs_dir, build_dir):
+    """lab -> Built, compiled once per session (reused when make already built it)."""
+    cache = {}
+
+    def get(lab):
+        if lab.name not in cache:
+            cache[lab.name] = compile_lab(labs_dir / f"{lab.name}.c", build_dir, native=lab.native)
+        return cache[lab.name]
+    return get
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call" and report.passed:
+        for key, value in report.user_properties:
+            if key == "variant" and value:
+                _variants.append((report.nodeid.split("[")[-1].rstrip("]"), value))
+
+
+_variants = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _variants:
+        terminalreporter.section("platform variants matched")
+        for case_id, variant in _variants:
+            terminalreporter.write_line(f"{case_id}: {variant}")

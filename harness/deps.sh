@@ -1,0 +1,50 @@
+#!/bin/sh
+# make deps: install what vmlabs needs, or say exactly what to install.
+# Quiet when everything is there already (make run and make check call it every time).
+set -u
+missing=""
+command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-x86-64"
+case "$(uname -s)" in
+MINGW*|MSYS*|CYGWIN*)
+    # Native Windows (MSYS2): no Wine; the toolchain and pytest come from pacman.
+    python -c "import pytest" >/dev/null 2>&1 || missing="$missing pytest"
+    if [ -n "$missing" ]; then
+        echo "vmlabs needs:$missing. In an MSYS2 UCRT64 shell run:" >&2
+        echo "  pacman -S --needed make mingw-w64-ucrt-x86_64-gcc mingw-w64-ucrt-x86_64-python mingw-w64-ucrt-x86_64-python-pytest" >&2
+        exit 2
+    fi
+    exit 0 ;;
+esac
+command -v wine >/dev/null 2>&1 || missing="$missing wine64 wine"
+command -v "${HOSTCC:-gcc}" >/dev/null 2>&1 || missing="$missing gcc"
+if [ "${ARCH:-x86_64}" = i686 ]; then
+    command -v i686-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-i686"
+fi
+/usr/bin/python3 -c "import pytest" >/dev/null 2>&1 || missing="$missing python3-pytest"
+[ -z "$missing" ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "vmlabs needs:$missing" >&2
+    echo "This is not Debian or Ubuntu: install MinGW-w64 (x86_64), Wine (64-bit) and pytest" >&2
+    echo "with your package manager, e.g. on Fedora:" >&2
+    echo "  sudo dnf install mingw64-gcc wine python3-pytest" >&2
+    exit 2
+fi
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+        echo "vmlabs needs:$missing; as root run:" >&2
+        echo "  apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+        exit 2
+    fi
+    sudo="sudo"
+fi
+echo "Installing:$missing (apt-get, about a minute) ..."
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q >/dev/null && \
+    $sudo apt-get install -y -q --no-install-recommends $missing >/dev/null || {
+    echo "apt-get could not install:$missing" >&2
+    echo "try by hand:  $sudo apt-get update && $sudo apt-get install -y --no-install-recommends$missing" >&2
+    exit 2
+}
+echo "Installed:$missing"

@@ -1,0 +1,93 @@
+"""report: a Verdict as text a student can act on.
+
+What ran, what was expected and what happened, the output with every line marked against
+the expected line, the checks with the values they used, and the case's hint.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+
+MAX_ROWS = 80
+LEGEND = "= matched   ! wrong   - missing   + extra   ~ under ..."
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def safe(text: str) -> str:
+    """Control characters (terminal escapes among them) shown, never obeyed."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
+
+
+def short(text: str, limit: int = 60) -> str:
+    shown = repr(text if len(text) <= limit else text[:limit])
+    return shown if len(text) <= limit else f"{shown}... ({len(text)} bytes)"
+
+
+def command_line(outcome) -> str:
+    return " ".join(shlex.quote(part) for part in outcome.command)
+
+
+def expected_outcome(case, verdict) -> str:
+    if verdict.result is None:
+        return str(case.variants[0].outcome)
+    return str(next(v.outcome for v in case.variants if v.name == verdict.result.name))
+
+
+def rows_text(rows) -> list:
+    lines = []
+    for row in rows[:MAX_ROWS]:
+        if row.mark in "=~+":
+            lines.append(f"  {row.mark} {safe(row.got)}")
+            if row.mark == "+" and row.why:
+                lines[-1] += f"      <- {row.why}"
+        elif row.mark == "-":
+            lines.append(f"  - {safe(row.expected)}      <- {row.why}")
+        else:
+            lines.append(f"  ! {safe(row.got)}")
+            lines.append(f"      expected: {safe(row.expected)}")
+            if row.why and row.why != "different text":
+                lines.append(f"      {row.why}")
+    if len(rows) > MAX_ROWS:
+        lines.append(f"  ... {len(rows) - MAX_ROWS} more lines (the full output is in the results file)")
+    return lines
+
+
+def failure(case, outcome, verdict, results_file=None) -> str:
+    r = verdict.result
+    out = [f"{case.id} failed ({case.where})",
+           f"ran:      {command_line(outcome)}",
+           f"stdin:    {short(case.stdin)}" if case.stdin else "stdin:    (empty)"]
+    if verdict.note:
+        return "\n".join(out + [f"problem:  {verdict.note}"])
+    expected = expected_outcome(case, verdict)
+    mark = "ok" if r.outcome_ok else "WRONG"
+    out.append(f"outcome:  expected {expected}, got {outcome.describe()}  [{mark}; known from {outcome.source}]")
+    if len(verdict.tried) > 1 or r.name:
+        others = [t.name for t in verdict.tried if t is not r]
+        out.append(f"variant:  nearest is {r.name!r}" + (f"; also tried {', '.join(others)}" if others else ""))
+    out.append(f"standard output ({LEGEND}):" if outcome.stdout or r.stdout_rows else "standard output: (none)")
+    out += rows_text(r.stdout_rows)
+    if r.stderr_rows or not r.stderr_ok:
+        out.append("standard error:")
+        out += rows_text(r.stderr_rows)
+    elif outcome.stderr.strip():
+        out.append("standard error (not checked):")
+        out += [f"  {safe(line)}" for line in outcome.stderr.rstrip("\n").split("\n")[:20]]
+    if r.checks:
+        out.append("checks:")
+        out += [f"  {'ok  ' if c.ok else 'FAIL'} {c.text}" + (f"   ({c.detail})" if c.detail else "")
+                for c in r.checks]
+    if case.hint:
+        out.append(f"hint:     {case.hint}")
+    if results_file:
+        out.append(f"full output: {results_file}")
+    return "\n".join(out)
+
+
+def full_record(case, outcome, verdict) -> str:
+    """Everything about one run, for the results file."""
+    text = failure(case, outcome, verdict) if not verdict.passed else \
+        f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}"
+    return (f"{text}\n\n--- standard output ---\n{outcome.stdout}"
+            f"\n--- standard error ---\n{outcome.stderr}"
+            f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s ---\n")

@@ -1,0 +1,36 @@
+"""The labs against their cases: one test per case, and one per lab compiled alone."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from . import match, report
+from .build import compile_lab
+
+
+def test_case(case, labs_by_name, built, runner, build_dir, record_property):
+    lab = labs_by_name[case.lab]
+    if lab.native and sys.platform == "win32":
+        pytest.skip(f"{lab.name} is a Linux program: it runs natively on Linux only")
+    exe = built(lab)
+    if not exe.ok:
+        pytest.fail(f"{case.id}: {lab.name}.c did not compile:\n$ {' '.join(exe.command)}\n"
+                    f"{exe.message}", pytrace=False)
+    outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
+    verdict = match.judge(case, outcome)
+    results = build_dir / "results" / lab.name / f"{case.name}.txt"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
+    record_property("variant", verdict.variant)
+    if not verdict.passed:
+        pytest.fail(report.failure(case, outcome, verdict, results), pytrace=False)
+
+
+def test_compiles_alone(lab, labs_dir, tmp_path):
+    """Each lab builds by itself, from labs/, with the plain command and -Werror."""
+    exe = compile_lab(labs_dir / f"{lab.name}.c", tmp_path, native=lab.native,
+                      flags=["-Wall", "-Wextra", "-Werror"])
+    if not exe.ok:
+        pytest.fail(f"{lab.name}.c does not compile warning-free alone:\n"
+                    f"$ {' '.join(exe.command)}\n{exe.message}", pytrace=False)

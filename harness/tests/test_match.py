@@ -1,0 +1,32 @@
+"""Matching output against expected lines: placeholders, captures, `...`, annotation."""
+from __future__ import annotations
+
+from ..match import annotate, full_match
+from ..pattern import compile_block
+
+EXPECT = compile_block("""
+reserved:   {addr:base}
+...
+stored at:  {addr:base}
+""")
+
+
+def test_captures_must_agree():
+    assert full_match(EXPECT, ["reserved:   0x10000", "x", "stored at:  0x10000"], {}) == {"base": 0x10000}
+    assert full_match(EXPECT, ["reserved:   0x10000", "stored at:  0x20000"], {}) is None
+
+
+def test_ellipsis_takes_zero_or_more_lines():
+    assert full_match(EXPECT, ["reserved:   0x1", "stored at:  0x1"], {}) is not None
+    assert full_match(EXPECT, ["reserved:   0x1", "a", "b", "stored at:  0x1"], {}) is not None
+
+
+def test_extra_and_missing_lines_are_marked():
+    block = compile_block("one\ntwo\nthree")
+    rows, _ = annotate(block, ["one", "three", "four"], {})
+    assert [r.mark for r in rows] == ["=", "-", "=", "+"]
+
+
+def test_a_wrong_capture_says_both_values():
+    rows, _ = annotate(EXPECT, ["reserved:   0x10000", "stored at:  0x20000"], {})
+    assert rows[-1].mark == "!" and "0x20000 here but 0x10000 before" in rows[-1].why
