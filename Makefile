@@ -52,7 +52,7 @@ endif
 # What the harness needs to build and run exactly what make builds.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 
-.PHONY: all run check deps clean help prefix
+.PHONY: all run check deps clean help prefix handouts
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -102,6 +102,9 @@ $(NATIVE_LABS:%=run-%): run-%: $(BUILD)/%
 check: all prefix
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB)) $(PYTEST_FLAGS)
 
+handouts: all prefix
+	$(Q)$(PYTHON) -m harness.handouts $(LAB)
+
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
 	rm -rf $(BUILD)
@@ -116,6 +119,7 @@ help:
 	@echo "  make run-LAB        run one lab, standard input from the terminal; ARGS=\"...\""
 	@echo "                      e.g. make run-reserve_commit ARGS=commit"
 	@echo "  make                build every lab into $(BUILD)/"
+	@echo "  make handouts       refresh the captured outputs in labs/*.md (LAB=name: one lab's)"
 	@echo "  make deps           install MinGW-w64, Wine and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
 	@echo ""
