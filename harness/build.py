@@ -15,6 +15,9 @@ from pathlib import Path
 DEFAULT_CC = "x86_64-w64-mingw32-gcc"
 DEFAULT_CFLAGS = "-std=c11 -O2 -Wall -Wextra -Wpedantic -Werror"
 DEFAULT_HOSTCC = "gcc"
+DEFAULT_CC32 = "i686-w64-mingw32-gcc"
+# The 32-bit builds of make ARCH=i686: a folder under build/ each, and their extra flags.
+FLAVOURS_32 = {"i686": [], "i686-laa": ["-Wl,--large-address-aware"]}
 
 
 @dataclass(frozen=True)
@@ -36,16 +39,26 @@ def toolchain(native: bool) -> tuple:
     return shlex.split(cc), shlex.split(flags)
 
 
+def compile_32(source: Path, build: Path, flavour: str) -> Built:
+    """The 32-bit build of a lab (make ARCH=i686): build/i686/ or, large-address-aware,
+    build/i686-laa/."""
+    cc = shlex.split(os.environ.get("CC32") or DEFAULT_CC32)
+    flags = shlex.split(os.environ.get("CFLAGS") or DEFAULT_CFLAGS) + FLAVOURS_32[flavour]
+    return compile_lab(source, Path(build) / flavour, flags=flags, cc=cc)
+
+
 def exe_name(lab: str, native: bool) -> str:
     return lab if native else f"{lab}.exe"
 
 
-def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -> Built:
+def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None, cc=None) -> Built:
     """Compiles source (labs/NAME.c, with lab.h beside it) into out_dir, unless the
-    executable there is already newer than both. flags replace the default flags."""
+    executable there is already newer than both. flags replace the default flags;
+    cc (a command list) replaces the compiler."""
     source = Path(source)
     exe = Path(out_dir) / exe_name(source.stem, native)
-    cc, default_flags = toolchain(native)
+    default_cc, default_flags = toolchain(native)
+    cc = list(cc or default_cc)
     command = (*cc, *(default_flags if flags is None else flags), "-o", str(exe), str(source))
     if not source.exists():
         return Built(False, exe, command, f"{source} does not exist")

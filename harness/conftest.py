@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from . import cases as cases_mod
-from .build import compile_lab
+from .build import FLAVOURS_32, compile_32, compile_lab
 from .run import Runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +45,14 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", all_cases, ids=[c.id for c in all_cases])
     if "lab" in metafunc.fixturenames:
         metafunc.parametrize("lab", labs, ids=[lab.name for lab in labs])
+    if "case32" in metafunc.fixturenames:
+        if os.environ.get("ARCH") == "i686":
+            pairs = [(flavour, case) for flavour in FLAVOURS_32 for lab in labs if not lab.native
+                     for case in lab.cases]
+            metafunc.parametrize("case32", pairs, ids=[f"{f}:{c.id}" for f, c in pairs])
+        else:
+            metafunc.parametrize("case32", [pytest.param(None, marks=pytest.mark.skip(
+                reason="32-bit builds are checked with make check ARCH=i686"))], ids=["i686"])
 
 
 @pytest.fixture(scope="session")
@@ -83,6 +91,21 @@ def built(labs_dir, build_dir):
             cache[lab.name] = compile_lab(labs_dir / f"{lab.name}.c", build_dir, native=lab.native)
         return cache[lab.name]
     return get
+
+
+@pytest.fixture(scope="session")
+def runs_32bit(build_dir, runner):
+    """Whether this machine runs 32-bit Windows programs, and if not, why not."""
+    hello = compile_32(ROOT / "harness" / "tests" / "programs" / "hello.c", build_dir, "i686")
+    if not hello.ok:
+        return False, f"the 32-bit compiler does not work here: {hello.message}"
+    outcome = runner.run(hello.exe, timeout=30)
+    if outcome.stdout == "hello\n":
+        return True, ""
+    return False, (f"this machine cannot run 32-bit Windows programs: the i686 build of hello.c "
+                   f"printed {outcome.stdout!r} and ended with {outcome.describe()} under "
+                   f"{runner.platform} (Debian's wine64 alone has no 32-bit support; it needs "
+                   f"wine32:i386 and a kernel that runs 32-bit code)")
 
 
 def pytest_runtest_logreport(report):

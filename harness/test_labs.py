@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from . import match, report
-from .build import compile_lab
+from .build import compile_32, compile_lab
 
 
 def test_case(case, labs_by_name, built, runner, build_dir, record_property):
@@ -25,6 +25,21 @@ def test_case(case, labs_by_name, built, runner, build_dir, record_property):
     record_property("variant", verdict.variant)
     if not verdict.passed:
         pytest.fail(report.failure(case, outcome, verdict, results), pytrace=False)
+
+
+def test_case_32bit(case32, labs_by_name, labs_dir, build_dir, runs_32bit, runner):
+    """make check ARCH=i686: the same cases against build/i686/ and build/i686-laa/."""
+    flavour, case = case32
+    exe = compile_32(labs_dir / f"{case.lab}.c", build_dir, flavour)
+    if not exe.ok:
+        pytest.fail(f"{case.id}: the {flavour} build failed:\n{exe.message}", pytrace=False)
+    runs, why = runs_32bit
+    if not runs:
+        pytest.skip(why)
+    outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout)
+    verdict = match.judge(case, outcome)
+    if not verdict.passed:
+        pytest.fail(report.failure(case, outcome, verdict), pytrace=False)
 
 
 def test_compiles_alone(lab, labs_dir, tmp_path):
