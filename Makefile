@@ -10,7 +10,11 @@ MAKEFLAGS += --no-builtin-rules
 
 BUILD ?= build
 ifeq ($(origin CC),default)
+ifeq ($(OS),Windows_NT)
+CC := gcc
+else
 CC := x86_64-w64-mingw32-gcc
+endif
 endif
 CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror
 HOSTCC ?= gcc

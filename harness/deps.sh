@@ -3,10 +3,10 @@
 # Quiet when everything is there already (make run and make check call it every time).
 set -u
 missing=""
-command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-x86-64"
 case "$(uname -s)" in
 MINGW*|MSYS*|CYGWIN*)
     # Native Windows (MSYS2): no Wine; the toolchain and pytest come from pacman.
+    command -v "${CC:-gcc}" >/dev/null 2>&1 || missing="$missing gcc"
     python -c "import pytest" >/dev/null 2>&1 || missing="$missing pytest"
     if [ -n "$missing" ]; then
         echo "vmlabs needs:$missing. In an MSYS2 UCRT64 shell run:" >&2
@@ -15,6 +15,7 @@ MINGW*|MSYS*|CYGWIN*)
     fi
     exit 0 ;;
 esac
+command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-x86-64"
 command -v wine >/dev/null 2>&1 || missing="$missing wine64 wine"
 command -v "${HOSTCC:-gcc}" >/dev/null 2>&1 || missing="$missing gcc"
 if [ "${ARCH:-x86_64}" = i686 ]; then

@@ -187,6 +187,12 @@ class Runner:
 
     def start(self):
         """Prefix ready, and one persistent wineserver for the session: runs start fast."""
+        if sys.platform == "win32":
+            # No "program has stopped working" dialog for a crashing lab: it would wait for a
+            # click until the timeout. Children inherit this error mode.
+            import ctypes
+            SEM_FAILCRITICALERRORS, SEM_NOGPFAULTERRORBOX = 0x0001, 0x0002
+            ctypes.windll.kernel32.SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX)
         self.prepare()
         if self.wine and self.server is None and shutil.which("wineserver"):
             quiet = dict(env=self.environment(), stdin=subprocess.DEVNULL,

@@ -28,6 +28,12 @@
 #ifndef LAB_H
 #define LAB_H
 
+/* Microsoft's cl flags strcat, getenv, ... as unsafe (warning C4996); the labs use them
+ * with their bounds checked.  Must come before the first C runtime header. */
+#ifndef _CRT_SECURE_NO_WARNINGS
+#define _CRT_SECURE_NO_WARNINGS
+#endif
+
 #include <windows.h>
 #include <inttypes.h>
 #include <stdint.h>
