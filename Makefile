@@ -95,13 +95,13 @@ deps:
 run: all prefix
 	$(Q)$(PYTHON) -m harness.demo $(LAB)
 
-run-%: $(BUILD)/%.exe prefix
-	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" WINEDEBUG=-all \
-	    WINEDLLOVERRIDES="winedbg.exe=d;mscoree=d;mshtml=d" $(RUNNER) $< $(ARGS); \
+run-%: prefix
+	$(Q)test -f labs/$*.c || { echo "no lab named $*; the labs are: $(LABS)" >&2; exit 2; }
+	$(Q)$(MAKE) --no-print-directory $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe)
+	$(Q)$(if $(filter $*,$(NATIVE_LABS)),,WINEPREFIX="$(abspath $(BUILD))/wineprefix" WINEDEBUG=-all \
+	    WINEDLLOVERRIDES="winedbg.exe=d;mscoree=d;mshtml=d" $(RUNNER)) \
+	    $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe) $(ARGS); \
 	    echo "[$* exited with status $$?]"
-
-$(NATIVE_LABS:%=run-%): run-%: $(BUILD)/%
-	$(Q)$< $(ARGS); echo "[$* exited with status $$?]"
 
 check: all prefix
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB)) $(PYTEST_FLAGS)
