@@ -9,8 +9,8 @@ A handout shows a real run as a fenced block right after a marker naming the cas
     ```
 
 The block is what the terminal shows for that case: standard output, then standard error.
-`make check` compares every such block with a fresh run (addresses may differ: they are
-compared as placeholders); `make handouts` rewrites the blocks from fresh runs.
+`make check` compares every such block with a fresh run (addresses and the `platform:` line
+may differ: they are compared as placeholders); `make handouts` rewrites the blocks from fresh runs.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from pathlib import Path
 MARKER = re.compile(r"^<!-- output: (?P<case>[a-z0-9_]+) -->\n```text\n(?P<body>.*?)^```$",
                     re.M | re.S)
 ADDRESS = re.compile(r"0x[0-9A-Fa-f]{8,16}\b")
+PLATFORM = re.compile(r"^(platform: +).*$")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,10 @@ def shown(outcome) -> str:
 
 
 def normalised(text: str) -> list:
-    return [ADDRESS.sub("0x<address>", line.rstrip()) for line in text.rstrip("\n").split("\n")]
+    """Lines as compared: addresses and the platform line (Wine's or the kernel's version)
+    are placeholders, the rest must be equal."""
+    lines = [ADDRESS.sub("0x<address>", line.rstrip()) for line in text.rstrip("\n").split("\n")]
+    return [PLATFORM.sub(r"\1<platform>", line) for line in lines]
 
 
 def update(labs_dir: Path, run_case, only=()) -> int:

@@ -5,6 +5,7 @@ Real builds, real runs (Wine on Linux): nothing here is mocked.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -76,8 +77,9 @@ def test_lab_reported_and_unhandled_faults_are_the_same_outcome(runner, program,
         assert outcome.address is not None and outcome.address % 4096 == 0
 
 
-def test_hang_is_a_timeout_and_leaves_nothing_running(runner, program):
-    exe = program("hang")
+def test_hang_is_a_timeout_and_leaves_nothing_running(runner, program, tmp_path):
+    exe = tmp_path / "hang_once.exe"       # a path of its own: no other run shares it
+    shutil.copy(program("hang"), exe)
     started = time.monotonic()
     c, outcome, verdict = judged(runner, exe, "quick")
     assert outcome.kind == "timeout"
