@@ -4,8 +4,9 @@
  * Starting at the page that holds a global buffer, ask VirtualAlloc to
  * reserve one page there, then one page higher, and so on, until a
  * reservation succeeds.  Every failure is an address that already belongs to
- * something: here, the program's own image (code and data, mapped from the
- * .exe).  The first success is the boundary of the image's data.
+ * something: here, the program's own image (its code, data and whatever other
+ * sections the .exe has - with MinGW, also debug sections - mapped from the file).
+ * The first success is the boundary of the image: past its data, past all of it.
  *
  * Then the number is explained, not just shown:
  *   - the PE optional header of this program (GetModuleHandle(NULL) is the

@@ -16,14 +16,6 @@
  */
 #include "lab.h"
 
-static size_t count_nonzero(const char *p, size_t size)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < size; i++)
-        n += p[i] != 0;
-    return n;
-}
-
 /* Runs on a probe thread (lab_probe): faults when the page is not committed. */
 static void touch(void *page)
 {

@@ -10,6 +10,7 @@
  *   ADDR(p)            an address for the "0x%016llx" format, 64-bit clean
  *   read_word(dst, n)  one word from standard input, never more than n - 1 bytes
  *   page_strip(p, n)   "[C][R][-]": the state of n pages from p, at a glance
+ *   count_nonzero(p,n) how many of n bytes from p are not zero
  *   lab_probe(fn, arg) run fn(arg) and tell whether it faulted, without dying
  *   lab_platform()     "Wine 8.0" or "Windows 10.0 build 19045": where this runs
  *
@@ -299,6 +300,14 @@ static inline long read_word(char *dst, size_t size)
     }
     dst[n] = '\0';
     return (long)n;
+}
+
+static inline size_t count_nonzero(const char *p, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < size; i++)
+        n += p[i] != 0;
+    return n;
 }
 
 /* "[C][C][R][-]": one cell per page from base; C committed, R reserved,

@@ -17,7 +17,7 @@
  *   execute      "mov eax, 42; ret" in a PAGE_READWRITE page: with DEP the call faults
  *                (executing); after PAGE_EXECUTE_READ it returns 42
  *   nocache      PAGE_NOCACHE is accepted as a modifier on committed private memory
- *   crash        the readonly write on the main thread: nothing catches it, the process
+ *   crash        the readonly write on the main thread: nothing recovers from it, the process
  *                ends with EXCEPTION_ACCESS_VIOLATION (under Wine the exit status is 5)
  *
  * Sources.  Microsoft Learn, VirtualProtect: lpflOldProtect gets the old
@@ -252,7 +252,7 @@ static void crash(void)
 {
     char *p = commit(page);
     protect(p, page, PAGE_READONLY, 1);
-    printf("writing to " ADDR_FMT " on the main thread: nothing catches this fault\n", ADDR(p));
+    printf("writing to " ADDR_FMT " on the main thread: nothing recovers from this fault\n", ADDR(p));
     *(volatile char *)p = 42;
     printf("the write worked: PAGE_READONLY was not enforced\n");
 }
@@ -290,6 +290,6 @@ int main(int argc, char **argv)
     if (wanted("regions", "one call cannot span two allocations")) regions();
     if (wanted("execute", "code runs only from an executable page")) execute();
     if (wanted("nocache", "PAGE_NOCACHE as a modifier")) nocache();
-    if (wanted("crash", "a write to PAGE_READONLY that nobody catches")) crash();
+    if (wanted("crash", "a write to PAGE_READONLY that nothing recovers from")) crash();
     return 0;
 }

@@ -24,14 +24,6 @@
  */
 #include "lab.h"
 
-static size_t count_nonzero(const char *p, size_t size)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < size; i++)
-        n += p[i] != 0;
-    return n;
-}
-
 static void show(const char *label, const char *p, size_t page)
 {
     size_t nonzero = count_nonzero(p, page);
@@ -58,6 +50,11 @@ int main(int argc, char **argv)
     if (read_word(p, page) < 0)
         printf("no word on standard input: the page holds only zeros\n");
     show("stored:            ", p, page);
+    char *saved = malloc(page);     /* to tell "intact" from "changed" after the undo */
+    if (saved == NULL)
+        die("malloc");
+    memcpy(saved, p, page);
+    size_t stored = count_nonzero(p, page);
 
     /* The protection is ignored with MEM_RESET but must be a valid one. */
     if (VirtualAlloc(p, page, MEM_RESET, PAGE_NOACCESS) != p)
@@ -65,6 +62,7 @@ int main(int argc, char **argv)
     printf("MEM_RESET:          succeeded\n");
     print_query("page state:         ", p);
     show("after MEM_RESET:   ", p, page);
+    size_t after_reset = count_nonzero(p, page);
     printf("note: after MEM_RESET the content is undefined (Microsoft Learn, VirtualAlloc)\n");
 
     if (trim) {
@@ -88,16 +86,22 @@ int main(int argc, char **argv)
         printf("MEM_RESET_UNDO:     failed, %s\n", error_name(undo_error));
     show("after UNDO:        ", p, page);
 
+    /* Each named behaviour is decided from what was measured, not assumed. */
+    int intact = memcmp(p, saved, page) == 0;
+    const char *reset_did = stored == 0 ? ""
+                          : after_reset == 0 ? "MEM_RESET zeroed the page at once; "
+                          : "MEM_RESET kept the content; ";
     if (undo == p)
-        printf("behaviour:          windows-kept: the undo succeeded, the content is intact\n");
+        printf("behaviour:          windows-kept: the undo succeeded, the content is %s\n",
+               intact ? "intact" : "NOT intact, unlike what Microsoft Learn documents");
     else if (lab_is_wine() && undo_error == ERROR_INVALID_PARAMETER)
-        printf("behaviour:          wine: MEM_RESET zeroed the page at once; "
-               "MEM_RESET_UNDO is not implemented\n");
+        printf("behaviour:          wine: %sMEM_RESET_UNDO is not implemented\n", reset_did);
     else if (undo_error == ERROR_INVALID_PARAMETER)
         printf("behaviour:          windows-old: MEM_RESET_UNDO needs Windows 8 or later\n");
     else
         printf("behaviour:          windows-trimmed: the page was discarded, "
                "at least some of it is now zeros\n");
+    free(saved);
 
     if (!VirtualFree(p, 0, MEM_RELEASE))
         die("VirtualFree(MEM_RELEASE)");
