@@ -12,7 +12,8 @@
  * After each step VirtualQuery, not the allocator, measures the arena: the reservation
  * stays the same, the commitment moves page by page (C committed, R reserved).  Then
  * another VirtualAlloc(MEM_RESERVE) inside the arena fails, malloc's own heap is
- * measured the same way, and once the arena is released the same reservation works.
+ * measured the same way (and HeapValidate names the heap that owns its block), and once
+ * the arena is released the same reservation works.
  *
  * Sources.  Microsoft Learn: "Virtual Memory Functions" (reserving "prevents other
  * allocation operations from using the specified range"); VirtualAlloc (MEM_RESERVE
@@ -22,7 +23,8 @@
  * the regions of one AllocationBase adds up a reservation); "Heap Functions" and
  * HeapCreate (a heap reserves its maximum size, commits an initial part and commits more
  * as it grows: what this lab imitates); HeapAlloc (blocks aligned to
- * MEMORY_ALLOCATION_ALIGNMENT).  Wine: dlls/ntdll/tests/virtual.c,
+ * MEMORY_ALLOCATION_ALIGNMENT); GetProcessHeaps and HeapValidate (which heap owns a
+ * block).  Wine: dlls/ntdll/tests/virtual.c,
  * test_NtAllocateVirtualMemory (a reservation that overlaps another conflicts).
  *
  * Run:   arena.exe                    the walkthrough
@@ -318,24 +320,38 @@ static void reserve_at(const char *label, char *at)
         die("VirtualFree(MEM_RELEASE)");
 }
 
-/* The C runtime's heap, measured the same way: the reservation behind a malloc pointer. */
+/* The C runtime's heap, measured the same way: the reservation behind a malloc pointer.
+ * Which heap owns the block is asked of the heaps themselves (HeapValidate on each heap
+ * of the process), not read from the reservation: a grown heap spans several. */
 static void show_malloc_heap(void)
 {
     MEMORY_BASIC_INFORMATION mbi;
+    HANDLE heaps[256], owner = NULL, process = GetProcessHeap();
     size_t reserved, committed, page = lab_system()->dwPageSize;
     char *p = malloc(64);
     if (p == NULL || VirtualQuery(p, &mbi, sizeof mbi) == 0)
         die("malloc(64) or VirtualQuery");
+    DWORD count = GetProcessHeaps(sizeof heaps / sizeof heaps[0], heaps);
+    if (count == 0 || count > sizeof heaps / sizeof heaps[0])
+        die("GetProcessHeaps");
+    for (DWORD i = 0; i < count && owner == NULL; i++)
+        if (HeapValidate(heaps[i], 0, p))
+            owner = heaps[i];
     measure(mbi.AllocationBase, &reserved, &committed);
     printf("malloc(64):         " ADDR_FMT " (the C runtime's heap)\n", ADDR(p));
     printf("  AllocationBase:   " ADDR_FMT ", %s\n", ADDR(mbi.AllocationBase), type_name(mbi.Type));
     printf("  VirtualQuery:     reserved %zu, committed %zu bytes (%zu of %zu pages)\n",
            reserved, committed, committed / page, reserved / page);
     printf("  reserved only:    %zu bytes, for the heap to grow into\n", reserved - committed);
-    printf("  GetProcessHeap(): " ADDR_FMT " (%s)\n", ADDR(GetProcessHeap()),
-           (void *)GetProcessHeap() == mbi.AllocationBase
-           ? "the same reservation: malloc uses the process heap"
-           : "another reservation: malloc uses a heap of its own");
+    if (owner != NULL)
+        printf("  owning heap:      " ADDR_FMT ", %s (HeapValidate, %lu heaps from GetProcessHeaps)\n",
+               ADDR(owner), owner == process ? "the process heap" : "another heap", count);
+    else
+        printf("  owning heap:      none (HeapValidate, %lu heaps from GetProcessHeaps)\n", count);
+    printf("  GetProcessHeap(): " ADDR_FMT " (%s)\n", ADDR(process),
+           owner == process ? "the owning heap: malloc uses the process heap"
+           : owner != NULL ? "not the owning heap: malloc uses a heap of its own"
+           : "not the owning heap: no heap of this process validates the block");
     free(p);
 }
 
