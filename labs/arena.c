@@ -32,6 +32,8 @@
  *                                     SEED), each checked; ends "integrity: ok"
  *        arena.exe overflow SEED [N]  the same, but halfway one block is overrun into
  *                                     its neighbour's header: the checks say so, exit 1
+ *        ... SEED N PAGES             either, in an arena of PAGES pages: some allocations
+ *                                     are refused (arena full), and still checked
  */
 #include "lab.h"
 #include <errno.h>
@@ -122,10 +124,14 @@ static void decommit_free_tail(struct arena *a)
     a->committed = keep;
 }
 
-static struct arena *arena_create(void)
+static size_t default_size(void)
+{
+    return ARENA_GRANULES * (size_t)lab_system()->dwAllocationGranularity;
+}
+
+static struct arena *arena_create(size_t reserved)
 {
     const SYSTEM_INFO *sys = lab_system();
-    size_t reserved = ARENA_GRANULES * (size_t)sys->dwAllocationGranularity;
     char *base = VirtualAlloc(NULL, reserved, MEM_RESERVE, PAGE_READWRITE);
     if (base == NULL)
         die("VirtualAlloc(MEM_RESERVE)");
@@ -362,7 +368,7 @@ static void walkthrough(void)
     printf("platform:           %s\n", lab_platform());
     printf("page size:          %zu bytes\n", page);
     printf("granularity:        %lu bytes\n", sys->dwAllocationGranularity);
-    struct arena *a = arena_create();
+    struct arena *a = arena_create(default_size());
     printf("arena:              " ADDR_FMT ", %zu bytes reserved (VirtualAlloc MEM_RESERVE)\n",
            ADDR(a->base), a->reserved);
     printf("bookkeeping:        %zu bytes at the base; blocks from " ADDR_FMT "\n",
@@ -445,13 +451,14 @@ static void overrun(struct arena *a, struct slot *slots)
     printf("overflow:           no live block with a neighbour above it: nothing written\n");
 }
 
-static void stress(uint64_t seed, unsigned long ops, int overflow)
+/* Every operation, refused or not, reaches the peak, the overrun and the heap walk. */
+static void stress(uint64_t seed, unsigned long ops, int overflow, size_t size)
 {
     static struct slot slots[SLOTS];
     uint64_t state = seed;
     unsigned long allocs = 0, frees = 0, refused = 0, walks = 0;
     size_t reserved, committed, peak, live = 0;
-    struct arena *a = arena_create();
+    struct arena *a = arena_create(size);
     printf("stress:             seed %llu, %lu operations (splitmix64)\n", (unsigned long long)seed, ops);
     printf("arena:              " ADDR_FMT ", %zu bytes reserved\n", ADDR(a->base), a->reserved);
     measure(a->base, &reserved, &peak);
@@ -468,12 +475,12 @@ static void stress(uint64_t seed, unsigned long ops, int overflow)
             s->tag = splitmix64(&state);
             if ((s->p = arena_alloc(a, s->n)) == NULL) {
                 refused++;
-                continue;
+            } else {
+                check_new_block(a, slots, s);
+                for (size_t i = 0; i < s->n; i++)
+                    s->p[i] = pattern(s, i);
+                live++, allocs++;
             }
-            check_new_block(a, slots, s);
-            for (size_t i = 0; i < s->n; i++)
-                s->p[i] = pattern(s, i);
-            live++, allocs++;
         }
         if (a->committed > was_committed) {        /* the peak, as VirtualQuery sees it */
             measure(a->base, &reserved, &committed);
@@ -518,19 +525,24 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
 
 int main(int argc, char **argv)
 {
-    unsigned long long seed = 0, ops = DEFAULT_OPS;
-    int stressed = argc >= 3 && argc <= 4
+    unsigned long long seed = 0, ops = DEFAULT_OPS, pages = default_size() / lab_system()->dwPageSize;
+    int stressed = argc >= 3 && argc <= 5
                    && (strcmp(argv[1], "stress") == 0 || strcmp(argv[1], "overflow") == 0);
     if (argc != 1 && !(stressed && parse_number(argv[2], ~0ull, &seed)
-                       && (argc == 3 || (parse_number(argv[3], MAX_OPS, &ops) && ops > 0))))
+                       && (argc < 4 || (parse_number(argv[3], MAX_OPS, &ops) && ops > 0))
+                       && (argc < 5 || (parse_number(argv[4], pages, &pages) && pages >= 2))))
         usage("arena                    the walkthrough: reserve once, commit page by page,\n"
               "                                free, coalesce, decommit; then malloc's heap\n"
-              "       arena stress SEED [N]    N (default 20000, at most 10000000) random\n"
-              "                                allocate/free operations from SEED, all checked\n"
-              "       arena overflow SEED [N]  the same, one block overrun halfway: exit 1");
+              "       arena stress SEED [N [PAGES]]\n"
+              "                                N (default 20000, at most 10000000) random\n"
+              "                                allocate/free operations from SEED, all checked;\n"
+              "                                PAGES: a smaller arena (2 pages up to the default\n"
+              "                                4 granules), where allocations get refused\n"
+              "       arena overflow SEED [N [PAGES]]\n"
+              "                                the same, one block overrun halfway: exit 1");
     lab_start();
     if (stressed)
-        stress(seed, (unsigned long)ops, argv[1][0] == 'o');
+        stress(seed, (unsigned long)ops, argv[1][0] == 'o', (size_t)pages * lab_system()->dwPageSize);
     else
         walkthrough();
     return 0;
