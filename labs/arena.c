@@ -381,8 +381,11 @@ static void walkthrough(void)
     char *pc = arena_alloc(a, page);       show_step(a, "c = alloc(page):", pc);
     char *pd = arena_alloc(a, page);       show_step(a, "d = alloc(page):", pd);
     arena_free(a, pb);                     show_step(a, "free(b):", NULL);
+    size_t hole = block_size(header_of(pb));
     char *pe = arena_alloc(a, page / 2);   show_step(a, "e = alloc(page/2):", pe);
-    printf("  e == b:           %s: b's hole is reused and split\n", pe == pb ? "yes" : "no");
+    printf("  e == b:           %s\n", pe != pb ? "no: b's hole is not reused"
+           : block_size(header_of(pe)) < hole ? "yes: b's hole is reused and split"
+           : "yes: b's hole is reused whole");
     arena_free(a, pa);                     show_step(a, "free(a):", NULL);
     arena_free(a, pe);                     show_step(a, "free(e):", NULL);
     arena_free(a, pd);                     show_step(a, "free(d):", NULL);
