@@ -19,8 +19,11 @@
  *             mprotect(PROT_NONE) it is MEM_DECOMMIT, mprotect back the recommit.
  *   free      madvise(MADV_FREE), the closest thing to MEM_RESET: the kernel may free
  *             the pages until they are written again (madvise(2)); MADV_PAGEOUT
- *             (Linux 5.4+) reclaims now, as memory pressure would.  Named outcomes:
- *             reclaimed (the freed page reads zeros) or kept (its content stays).
+ *             (Linux 5.4+) reclaims now, as memory pressure would.  Named outcomes,
+ *             from both pages' contents: reclaimed (the freed page reads zeros, the
+ *             rewritten one is whole) or kept (both whole); reclaimed-early (page 1
+ *             was discarded before its rewrite: one byte left), reclaimed-both, mixed.
+ *   late      the same, with MADV_PAGEOUT before the rewrite: reclaimed-early.
  *   fault     a write to PROT_NONE with no way back: the handler reports it on stderr
  *             like lab.h ("fault: SIGSEGV (SEGV_ACCERR) writing 0x...") and exits 139.
  *   all       (the default) every experiment but fault.
@@ -29,7 +32,7 @@
  * stand for VirtualQuery: the permissions in /proc/self/maps (proc(5)) and mincore.
  *
  * Build: gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -o posix_vm posix_vm.c
- * Run:   ./posix_vm [break|reserve|commit|dontneed|free|fault|all]   (see posix_vm.md)
+ * Run:   ./posix_vm [break|reserve|commit|dontneed|free|late|fault|all]   (see posix_vm.md)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -172,12 +175,13 @@ static void query(void *addr, size_t pages)
            perms[3] == 's' ? "MAP_SHARED" : "MAP_PRIVATE", in_ram, pages);
 }
 
-static void content(const char *label, const char *p, size_t size)
+static size_t content(const char *label, const char *p, size_t size)
 {
     size_t n = 0;
     for (size_t i = 0; i < size; i++)
         n += p[i] != 0;
     printf("%s %zu non-zero bytes of %zu\n", label, n, size);
+    return n;
 }
 
 static char *map(size_t pages, int prot)
@@ -303,9 +307,22 @@ static void show_dontneed(void)
     check(munmap(p, page) != 0, "munmap");
 }
 
-static void show_free(void)
+static void page_out(char *p, size_t size)
 {
-    printf("experiment:          free (madvise MADV_FREE, the closest thing to MEM_RESET)\n");
+    errno = 0;
+    if (madvise(p, size, MADV_PAGEOUT) == 0)
+        printf("MADV_PAGEOUT:        succeeded (reclaim now, as memory pressure would)\n");
+    else
+        printf("MADV_PAGEOUT:        failed, %s\n", errno_name(errno));
+}
+
+/* late: the reclaim comes before page 1 is rewritten, as it may when memory is short. */
+static void free_pages(int late)
+{
+    if (late)
+        printf("experiment:          late (madvise MADV_FREE, reclaimed before the rewrite)\n");
+    else
+        printf("experiment:          free (madvise MADV_FREE, the closest thing to MEM_RESET)\n");
     char *p = map(2, RW);
     printf("committed:           " ADDR_FMT " (mmap 2 pages, PROT_READ | PROT_WRITE)\n", ADDR(p));
     memset(p, 0xa5, 2 * page);
@@ -316,26 +333,36 @@ static void show_free(void)
     content("page 0 content:     ", p, page);
     printf("note: after MADV_FREE the kernel may free the pages at any time until they are "
            "written (madvise(2))\n");
+    if (late)
+        page_out(p, 2 * page);
     p[page] = (char)0xa5;
-    printf("page 1:              one byte rewritten: its free is cancelled\n");
-
-    errno = 0;
-    if (madvise(p, 2 * page, MADV_PAGEOUT) == 0)
-        printf("MADV_PAGEOUT:        succeeded (reclaim now, as memory pressure would)\n");
-    else
-        printf("MADV_PAGEOUT:        failed, %s\n", errno_name(errno));
+    printf(late ? "page 1:              one byte rewritten, after MADV_PAGEOUT\n"
+                : "page 1:              one byte rewritten: its free is cancelled\n");
+    if (!late)
+        page_out(p, 2 * page);
     query(p, 2);
-    int kept = p[0] != 0;              /* a freed page is discarded whole or not at all */
-    content("page 0 content:     ", p, page);
-    content("page 1 content:     ", p + page, page);
-    if (kept)
-        printf("behaviour:           kept: the freed page was not reclaimed (yet): "
-               "its content stays until the kernel needs the memory\n");
-    else
+    size_t n0 = content("page 0 content:     ", p, page);
+    size_t n1 = content("page 1 content:     ", p + page, page);
+    /* Named from both pages' contents, as measured: a page is discarded whole or not at all. */
+    if (n0 == 0 && n1 == page)
         printf("behaviour:           reclaimed: the freed page was discarded and reads zeros; "
                "the rewritten one kept its content\n");
+    else if (n0 == page && n1 == page)
+        printf("behaviour:           kept: the freed page was not reclaimed (yet): "
+               "its content stays until the kernel needs the memory\n");
+    else if (n0 == 0 && n1 == 1 && p[page] != 0)
+        printf("behaviour:           reclaimed-early: both pages were discarded, page 1 before its "
+               "rewrite: only the rewritten byte is left\n");
+    else if (n0 == 0 && n1 == 0)
+        printf("behaviour:           reclaimed-both: both pages were discarded and read zeros\n");
+    else
+        printf("behaviour:           mixed: page 0 keeps %zu, page 1 %zu of %zu non-zero bytes\n",
+               n0, n1, page);
     check(munmap(p, 2 * page) != 0, "munmap");
 }
+
+static void show_free(void) { free_pages(0); }
+static void show_late(void) { free_pages(1); }
 
 static void show_fault(void)
 {
@@ -350,15 +377,17 @@ static void show_fault(void)
 
 int main(int argc, char **argv)
 {
-    static const char *names[] = { "break", "reserve", "commit", "dontneed", "free", "fault", "all" };
+    static const char *names[] = { "break", "reserve", "commit", "dontneed", "free", "late",
+                                   "fault", "all" };
     static void (*const steps[])(void) = { show_break, show_reserve, show_commit, show_dontneed,
-                                           show_free, show_fault };
-    size_t which = 6;                  /* "all" */
+                                           show_free, show_late, show_fault };
+    enum { FAULT = 6, ALL = 7, NAMES = 8 };
+    size_t which = ALL;
     if (argc == 2)
-        for (which = 0; which < 7 && strcmp(argv[1], names[which]) != 0; which++)
+        for (which = 0; which < NAMES && strcmp(argv[1], names[which]) != 0; which++)
             continue;
-    if (argc > 2 || which == 7) {
-        fprintf(stderr, "usage: posix_vm [break|reserve|commit|dontneed|free|fault|all]\n"
+    if (argc > 2 || which == NAMES) {
+        fprintf(stderr, "usage: posix_vm [break|reserve|commit|dontneed|free|late|fault|all]\n"
                 "  the Windows labs' experiments with brk, mmap, mprotect and madvise;\n"
                 "  \"all\" (the default) runs all but fault, which ends the program\n");
         return 2;
@@ -378,8 +407,8 @@ int main(int argc, char **argv)
     check(uname(&u) != 0, "uname");
     printf("platform:            %s %s %s\n", u.sysname, u.release, u.machine);
     printf("page size:           %zu bytes (sysconf(_SC_PAGESIZE))\n", page);
-    for (size_t i = 0; i < 6; i++)
-        if (i == which || (which == 6 && i != 5))
+    for (size_t i = 0; i < ALL; i++)
+        if (i == which || (which == ALL && i != FAULT))
             steps[i]();
     return 0;
 }
