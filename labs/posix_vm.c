@@ -12,8 +12,10 @@
  *             permissions for mapped object", sigaction(2)); after munmap the same
  *             read is SEGV_MAPERR ("address not mapped to object").
  *   commit    mprotect(PROT_READ | PROT_WRITE): the page reads zeros (MAP_ANONYMOUS
- *             is "initialized to zero", mmap(2)) and mincore(2) shows no RAM behind
- *             it until the first write.
+ *             is "initialized to zero", mmap(2)); mincore(2) counts it resident only
+ *             once it is touched.  A read maps the kernel's shared zero page, which
+ *             mincore counts although the mapping's Rss (/proc/self/smaps) stays 0;
+ *             the page gets RAM of its own at the first write.
  *   dontneed  madvise(MADV_DONTNEED): the page reads zeros at once ("zero-fill-on-
  *             demand pages for anonymous private mappings", madvise(2)); with
  *             mprotect(PROT_NONE) it is MEM_DECOMMIT, mprotect back the recommit.
