@@ -116,10 +116,13 @@ static void on_segv(int sig, siginfo_t *info, void *context)
         hex[2 + i] = "0123456789abcdef"[(ADDR(info->si_addr) >> (60 - 4 * i)) & 0xf];
     put("fault: SIGSEGV ("), put(code_name(info->si_code)), put(") ");
     put(fault_access), put(" "), put(hex), put("\n");
+    /* True of every fault with that si_code: the handler does not look the page up. */
     put(info->si_code == SEGV_ACCERR
-        ? "fault: that page is mapped but its protection refuses the access (PROT_NONE: "
-          "reserved, not committed); mprotect(..., PROT_READ | PROT_WRITE) first\n"
-        : "fault: nothing is mapped there; mmap it first\n");
+        ? "fault: that page is mapped but its protection refuses this access (in the fault "
+          "experiment: PROT_NONE, reserved, not committed); mprotect(...) to allow it\n"
+        : info->si_code == SEGV_MAPERR ? "fault: nothing is mapped there; mmap it first\n"
+        : "fault: si_code is neither SEGV_MAPERR nor SEGV_ACCERR; sigaction(2) lists the "
+          "others\n");
     _exit(FAULT_EXIT);
 }
 
