@@ -6,7 +6,8 @@
  *   break     the data ends at &end (end(3)): mmap(MAP_FIXED_NOREPLACE) walked up from
  *             a .data buffer fails with EEXIST until &end rounded up to the page
  *             (mmap(2)); the break, sbrk(0), starts there, or further up when ASLR
- *             randomizes it (randomize_va_space = 2, proc(5)); sbrk(page) gives a
+ *             randomizes it (randomize_va_space = 2, proc(5)), named from the gap and
+ *             the ASLR settings (break-elsewhere: neither); sbrk(page) gives a
  *             zeroed page and nothing is mapped past it (brk(2)).
  *   reserve   mmap(PROT_NONE): a read raises SIGSEGV, si_code SEGV_ACCERR ("invalid
  *             permissions for mapped object", sigaction(2)); after munmap the same
@@ -167,17 +168,24 @@ static void query(void *addr, size_t pages)
         perms[0] = '\0';
     }
     int rc = mincore(addr, pages * page, resident), e = errno;
-    if (perms[0] == '\0' || rc != 0) {
+    if (perms[0] == '\0') {
         printf("state:               not mapped (no line in /proc/self/maps; mincore: %s)\n",
                rc == 0 ? "succeeded" : errno_name(e));
         return;
     }
     for (size_t i = 0; i < pages; i++)
         in_ram += resident[i] & 1;
-    printf("state:               %s (%s, %s), %zu of %zu pages resident\n", perms,
-           perms[0] == 'r' ? (perms[1] == 'w' ? "PROT_READ | PROT_WRITE" : "PROT_READ")
-           : perms[1] == 'w' ? "PROT_WRITE" : perms[2] == 'x' ? "PROT_EXEC" : "PROT_NONE",
-           perms[3] == 's' ? "MAP_SHARED" : "MAP_PRIVATE", in_ram, pages);
+    char prot[40] = "";                /* every permission the line shows, execute too */
+    static const char *const bit[] = { "PROT_READ", "PROT_WRITE", "PROT_EXEC" };
+    for (int i = 0; i < 3; i++)
+        if (perms[i] != '-')
+            strcat(strcat(prot, prot[0] ? " | " : ""), bit[i]);
+    printf("state:               %s (%s, %s), ", perms, prot[0] ? prot : "PROT_NONE",
+           perms[3] == 's' ? "MAP_SHARED" : "MAP_PRIVATE");
+    if (rc == 0)
+        printf("%zu of %zu pages resident\n", in_ram, pages);
+    else
+        printf("residency unknown (mincore: %s)\n", errno_name(e));
 }
 
 static size_t content(const char *label, const char *p, size_t size)
@@ -238,13 +246,18 @@ static void show_break(void)
     printf("boundary == end:     %s\n", (uintptr_t)got == end_up ? "yes" : "no");
     check(munmap(got, page) != 0, "munmap");
 
-    printf("ASLR:                randomize_va_space = %d, ADDR_NO_RANDOMIZE %s\n", aslr_level(),
-           (personality(0xffffffff) & ADDR_NO_RANDOMIZE) ? "on (setarch -R)" : "off");
+    int aslr = aslr_level(), fixed = (personality(0xffffffff) & ADDR_NO_RANDOMIZE) != 0;
+    long long gap = ((long long)ADDR(brk0) - (long long)end_up) / (long long)page;
+    printf("ASLR:                randomize_va_space = %d, ADDR_NO_RANDOMIZE %s\n", aslr,
+           fixed ? "on (setarch -R)" : "off");
+    /* Heap randomization (level 2, proc(5)) moves the break up only, and only when it is on. */
     if ((uintptr_t)brk0 == end_up)
         printf("behaviour:           break-at-end: the break starts at &end rounded up to the page\n");
+    else if (gap > 0 && aslr == 2 && !fixed)
+        printf("behaviour:           break-randomized: the break starts %lld pages past &end\n", gap);
     else
-        printf("behaviour:           break-randomized: the break starts %lld pages past &end\n",
-               ((long long)ADDR(brk0) - (long long)end_up) / (long long)page);
+        printf("behaviour:           break-elsewhere: the break starts %lld pages from &end, "
+               "which heap randomization does not explain\n", gap);
     char *old = sbrk((intptr_t)page);
     check(old == (void *)-1, "sbrk(page)");
     printf("sbrk(page):          " ADDR_FMT " (the old break: the new page starts here)\n", ADDR(old));
