@@ -7,10 +7,12 @@ import pytest
 
 from . import match, report
 from .build import compile_lab
+from .cases import with_input
 
 
-def test_case(case, labs_by_name, built, runner, build_dir, record_property):
+def test_case(case, labs_by_name, built, runner, build_dir, seed, record_property):
     lab = labs_by_name[case.lab]
+    case = with_input(case, seed)
     if lab.native and sys.platform == "win32":
         pytest.skip(f"{lab.name} is a Linux program: it runs natively on Linux only")
     exe = built(lab)
