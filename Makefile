@@ -28,6 +28,10 @@ PYTEST ?= $(PYTHON) -m pytest
 PYTEST_FLAGS ?=
 LAB ?=
 ARGS ?=
+# Grading (README: For instructors). SEED, JOBS, TIMEOUT and EXPECTED_HIDDEN reach the
+# harness through the environment: make passes command-line variables on.
+SUBMISSION ?=
+SUBMISSIONS ?=
 
 # V=1 shows the commands.
 ifeq ($(V),1)
@@ -52,7 +56,7 @@ endif
 # What the harness needs to build and run exactly what make builds.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 
-.PHONY: all run check deps clean help prefix
+.PHONY: all run check grade grade-all deps clean help prefix
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -81,7 +85,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check prefix,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check grade grade-all prefix,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX): | deps
 endif
 
@@ -101,6 +105,15 @@ $(NATIVE_LABS:%=run-%): run-%: $(BUILD)/%
 
 check: all prefix
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB)) $(PYTEST_FLAGS)
+
+# The grader's status: 0 full marks, 1 points lost, 2 grading could not run (make itself
+# reports any non-zero status as its own status 2: python3 -m harness.grade gives it exactly).
+grade: prefix
+	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
+
+grade-all: prefix
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
