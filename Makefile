@@ -56,7 +56,7 @@ endif
 # What the harness needs to build and run exactly what make builds.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 
-.PHONY: all run check grade grade-all deps clean help prefix
+.PHONY: all run check grade grade-all starter deps clean help prefix
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -114,6 +114,11 @@ grade: prefix
 grade-all: prefix
 	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
+
+# The students' copy: labs with TODOs where the solution regions are, the public cases,
+# the harness, a student Makefile, README and GitHub Classroom workflow.
+starter:
+	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter
 
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true

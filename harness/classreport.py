@@ -26,7 +26,8 @@ th { background: #f6f8fa; font-weight: 600; } td.num, th.num { text-align: right
 pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap; }
 .hint { color: #57606a; } .bar { fill: #0969da; } .axis { fill: #57606a; font: 10px sans-serif; }
 .failed { color: #cf222e; font-weight: 600; } .notrun { color: #9a6700; } .passed { color: #1a7f37; }
-a { color: #0969da; }
+a { color: #0969da; } .wide { overflow-x: auto; } table.small { font-size: 12px; }
+table.small td:last-child { min-width: 180px; }
 """
 
 
@@ -62,26 +63,29 @@ def histogram(scores, most: int, width=260, height=64) -> str:
 
 
 def most_failed(grades, labs):
-    """Per case that anyone failed: (case, failed by, most common reason and how often).
-    A lab not handed in or not compiling is counted apart: it says nothing of a case."""
-    failed = collections.Counter()
+    """Per case that anyone missed: (case, missed by, tried by, the most common reason among
+    the runs that failed and how often, how many were not run). A lab not handed in or not
+    compiling is counted apart: it says nothing of a case."""
+    missed, not_run, tried = collections.Counter(), collections.Counter(), collections.Counter()
     reasons = collections.defaultdict(collections.Counter)
-    attempted = collections.Counter()
     for grade in grades:
         for lab in grade.labs:
             if lab.problem:
                 continue
             for c in lab.cases:
-                attempted[c.id] += 1
-                if c.status != PASSED:
-                    failed[c.id] += 1
+                tried[c.id] += 1
+                if c.status == FAILED:
+                    missed[c.id] += 1
                     reasons[c.id][c.reason] += 1
+                elif c.status == NOT_RUN:
+                    missed[c.id] += 1
+                    not_run[c.id] += 1
     by_id = {f"{lab.name}/{c.name}": c for lab in labs for c in lab.cases}
     rows = []
-    for case_id, n in failed.items():
-        reason, count = reasons[case_id].most_common(1)[0]
-        rows.append((by_id[case_id], n, attempted[case_id], reason, count))
-    rows.sort(key=lambda r: (-r[1] / r[2], -r[0].points, r[0].id))
+    for case_id, n in missed.items():
+        reason, count = reasons[case_id].most_common(1)[0] if reasons[case_id] else ("", 0)
+        rows.append((by_id[case_id], n, tried[case_id], reason, count, not_run[case_id]))
+    rows.sort(key=lambda r: (-r[1] / r[2], -(r[1] - r[5]), -r[0].points, r[0].id))
     return rows
 
 
@@ -129,33 +133,39 @@ def class_page(grades, labs) -> str:
     if not rows:
         out.append("<p>Every student who handed a lab in passed every case of it.</p>")
     else:
-        out.append('<p class="meta">Among the students whose lab compiled; "not run" counts '
-                   'as missed (its parent case failed).</p>')
+        out.append('<p class="meta">Among the students whose lab compiled. A case that was not '
+                   'run (its parent case failed) counts as missed.</p>')
         out.append('<table><tr><th>case</th><th class="num">missed by</th><th class="num">points</th>'
                    '<th>what happened most often</th><th>the hint: the concept to re-teach</th></tr>')
-        for case, failed, tried, reason, count in rows[:25]:
+        for case, missed, tried, reason, count, not_run in rows[:25]:
+            what = f'{esc(reason)} <span class="hint">({count}&times;)</span>' if reason else ""
+            if not_run:
+                what += (f'{"<br>" if reason else ""}<span class="hint">not run {not_run}&times;: '
+                         f'needs {esc(case.parent)}</span>')
             out.append(f'<tr><td><code>{esc(case.id)}</code>{" (hidden)" if case.hidden else ""}</td>'
-                       f'<td class="num">{failed} of {tried} ({100 * failed // max(tried, 1)}%)</td>'
-                       f'<td class="num">{case.points}</td>'
-                       f'<td>{esc(reason)} <span class="hint">({count}&times;)</span></td>'
+                       f'<td class="num">{missed} of {tried} ({100 * missed // max(tried, 1)}%)</td>'
+                       f'<td class="num">{case.points}</td><td>{what}</td>'
                        f'<td class="hint">{esc(case.hint)}</td></tr>')
         out.append("</table>")
 
-    out.append("<h2>Students</h2>")
-    out.append("<table><tr><th>student</th>" + "".join(f'<th class="num">{esc(lab.name)}</th>' for lab in labs)
+    out.append('<h2 id="students">Students</h2><div class="wide">')
+    out.append('<table class="small"><tr><th>student</th>'
+               + "".join(f'<th class="num">{esc(lab.name)}</th>' for lab in labs)
                + f'<th class="num">total ({total})</th><th>notes</th></tr>')
     for grade in grades:
         cells = []
-        notes = []
+        problems = collections.defaultdict(list)
         for lab in grade.labs:
             cells.append(f'<td class="num {cell_class(lab.points, lab.max_points)}">{lab.points}/{lab.max_points}</td>')
             if lab.problem:
-                notes.append(f"{lab.lab}: {lab.problem}")
+                problems[lab.problem].append(lab.lab)
+        notes = [f"{problem}: {', '.join(names) if len(names) < len(grade.labs) else 'every lab'}"
+                 for problem, names in problems.items()]
         link = f"{esc(grade.student)}/details.html"
         out.append(f'<tr><td><a href="{link}">{esc(grade.student)}</a></td>{"".join(cells)}'
                    f'<td class="num {cell_class(grade.score, grade.max_score)}"><b>{grade.score}</b></td>'
                    f'<td class="hint">{esc("; ".join(notes))}</td></tr>')
-    out.append("</table>")
+    out.append("</table></div>")
     return page("vmlabs class report", "\n".join(out))
 
 

@@ -75,6 +75,7 @@ class LabGrade:
     message: str            # the problem in full: the compile command and the compiler's output
     cases: tuple
     seconds: float
+    warnings: str = ""      # what the compiler said about a lab that compiled
 
     @property
     def points(self) -> int:
@@ -165,6 +166,11 @@ def _not_run(case, reason: str, output: str) -> CaseGrade:
                      case.hidden, None, None)
 
 
+def first_warning(message: str) -> str:
+    lines = message.splitlines()
+    return _cut(_one_line(next((l for l in lines if "warning" in l), lines[0] if lines else "")), 100)
+
+
 def first_error(message: str) -> str:
     lines = message.splitlines()
     line = next((l for l in lines if "error" in l.lower()), lines[0] if lines else "")
@@ -175,9 +181,9 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
     """Compile one lab of one submission, run and judge each of its cases, give points."""
     started = time.monotonic()
 
-    def done(problem, message, graded):
+    def done(problem, message, graded, warnings=""):
         return LabGrade(lab.name, lab.title, lab.order, problem, message, tuple(graded),
-                        time.monotonic() - started)
+                        time.monotonic() - started, warnings)
 
     if source is None:
         reason = f"{lab.name}.c is missing from the submission{missing_note}"
@@ -220,7 +226,7 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
                                     _cut(reason, REASON_LIMIT),
                                     case.hint, text, case.hidden, case.seed, str(record)))
         status[case.name] = graded[-1].status
-    return done("", "", graded)
+    return done("", "", graded, built.message)
 
 
 def find_sources(folder: Path, labs) -> tuple:
@@ -279,6 +285,8 @@ def table(grade: Grade, width: int = 110) -> str:
         out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
         if lab.problem:
             out.append(f"  {lab.cases[0].reason}")
+        if lab.warnings:
+            out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
         out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
         for c in lab.cases:
             name = c.name + (" (hidden)" if c.hidden else "")
@@ -308,6 +316,8 @@ def details(grade: Grade) -> str:
         if lab.problem == "does not compile":
             out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
             continue
+        if lab.warnings:
+            out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
         for c in lab.cases:
             if c.status == FAILED:
                 out.append(f"---- {c.id} (0/{c.max_points})\n{c.output}")
@@ -333,7 +343,9 @@ def results_json(grade: Grade) -> dict:
     """Gradescope's results.json: https://gradescope-autograders.readthedocs.io/en/latest/specs/"""
     summary = [header(grade), ""]
     summary += [f"{lab.lab}: {lab.points}/{lab.max_points}"
-                + (f" ({lab.problem})" if lab.problem else "") for lab in grade.labs]
+                + (f" ({lab.problem})" if lab.problem else "")
+                + (f"\n  the compiler warns: {first_warning(lab.warnings)}" if lab.warnings else "")
+                for lab in grade.labs]
     tests = []
     for i, lab in enumerate(grade.labs, 1):
         for j, c in enumerate(lab.cases, 1):
@@ -519,7 +531,8 @@ def only_cases(grade: Grade, wanted) -> Grade:
     for lab in grade.labs:
         kept = tuple(c for c in lab.cases if c.id in wanted)
         if kept:
-            labs.append(LabGrade(lab.lab, lab.title, lab.order, lab.problem, lab.message, kept, lab.seconds))
+            labs.append(LabGrade(lab.lab, lab.title, lab.order, lab.problem, lab.message, kept,
+                                 lab.seconds, lab.warnings))
     return Grade(grade.student, grade.folder, tuple(labs), grade.seed, grade.notes, grade.seconds)
 
 
@@ -543,7 +556,7 @@ def main(argv, runner: Runner | None = None) -> int:
         setup = prepare(options, runner)
         if options.all:
             return class_main(setup, students, options)
-        student = target.resolve().name if options.submission else "reference"
+        student = target.resolve().name
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             grade = grade_folder(setup, student, target, options.out, pool,
                                  notes=bool(options.submission))

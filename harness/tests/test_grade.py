@@ -26,7 +26,7 @@ SCORES = {
     "wrong_flag": {"reserve_commit": 6},        # PAGE_READONLY: the same, with the state line wrong too
     "hard_coded": {"reserve_commit": 7},        # the memorised output: the random word catches it
     "wrong_address": {"reserve_commit": 10},    # faults 100 bytes into the page, not at the page
-    "infinite_loop": {"reserve_commit": 5},     # two timeouts; the other labs' points untouched
+    "infinite_loop": {"reserve_commit": 6},     # a timeout costs that case (and its children) only
     "stdin_forever": {"decommit_recommit": 9},  # hangs only on empty input: one timeout
     "compile_error": {"boundary": 0, "reserve_commit": 13},   # costs boundary's points only
     "missing_file": {},                         # Reserve_Commit.c is not reserve_commit.c

@@ -1,4 +1,4 @@
-/* Broken on purpose: with "commit", a loop that never ends. */
+/* Broken on purpose: with "commit" and a word, a loop that never ends. */
 #include "lab.h"
 
 int main(int argc, char **argv)
@@ -24,14 +24,14 @@ int main(int argc, char **argv)
             die("VirtualAlloc(MEM_COMMIT)");
         printf("committed:  " ADDR_FMT " (VirtualAlloc MEM_COMMIT, PAGE_READWRITE)\n", ADDR(p));
     }
-    if (commit)
-        for (unsigned char i = 0; i < 300; i++)    /* i wraps at 256: never 300 */
-            p[i] = 0;
     print_query("state:      ", p);
     page_strip("page:       ", p, 1);
 
     printf("reading a word from standard input into " ADDR_FMT "\n", ADDR(p));
     long n = read_word(p, page);    /* faults here when the page is only reserved */
+    if (commit && n > 0)        /* clear what follows the word: i wraps at 256, never 300 */
+        for (unsigned char i = 0; i < 300; i++)
+            p[n + 1 + i] = 0;
     if (n < 0)
         printf("no word on standard input: nothing was written to the page\n");
     else
