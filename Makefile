@@ -56,7 +56,7 @@ endif
 # What the harness needs to build and run exactly what make builds.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 
-.PHONY: all run check grade grade-all starter deps clean help prefix
+.PHONY: all run check grade grade-all starter gradescope deps clean help prefix
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -119,6 +119,11 @@ grade-all: prefix
 # the harness, a student Makefile, README and GitHub Classroom workflow.
 starter:
 	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter
+
+# Gradescope's autograder: setup.sh, run_autograder, the harness and the cases (hidden ones
+# too, with EXPECTED_HIDDEN=dir); no solution.
+gradescope:
+	$(Q)$(PYTHON) -m harness.gradescope $(BUILD)/gradescope
 
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
