@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import html
 import time
+import urllib.parse
 from pathlib import Path
 
 from .grade import FAILED, NOT_RUN, PASSED, write_atomic
@@ -26,7 +27,7 @@ th { background: #f6f8fa; font-weight: 600; } td.num, th.num { text-align: right
 pre { background: #f6f8fa; padding: 8px; overflow-x: auto; white-space: pre-wrap; }
 .hint { color: #57606a; } .bar { fill: #0969da; } .axis { fill: #57606a; font: 10px sans-serif; }
 .failed { color: #cf222e; font-weight: 600; } .notrun { color: #9a6700; } .passed { color: #1a7f37; }
-a { color: #0969da; } .wide { overflow-x: auto; } table.small { font-size: 12px; }
+a { color: #0969da; } table.cases { table-layout: fixed; } .wide { overflow-x: auto; } table.small { font-size: 12px; }
 table.small td:last-child { min-width: 180px; }
 """
 
@@ -161,7 +162,7 @@ def class_page(grades, labs) -> str:
                 problems[lab.problem].append(lab.lab)
         notes = [f"{problem}: {', '.join(names) if len(names) < len(grade.labs) else 'every lab'}"
                  for problem, names in problems.items()]
-        link = f"{esc(grade.student)}/details.html"
+        link = esc(urllib.parse.quote(grade.student) + "/details.html")
         out.append(f'<tr><td><a href="{link}">{esc(grade.student)}</a></td>{"".join(cells)}'
                    f'<td class="num {cell_class(grade.score, grade.max_score)}"><b>{grade.score}</b></td>'
                    f'<td class="hint">{esc("; ".join(notes))}</td></tr>')
@@ -183,8 +184,12 @@ def student_page(grade) -> str:
             out.append(f"<p class=\"failed\">{esc(lab.lab)}.c does not compile:</p><pre>{esc(lab.message)}</pre>")
         elif lab.problem:
             out.append(f'<p class="failed">{esc(lab.message)}</p>')
-        out.append('<table><tr><th>case</th><th class="num">points</th><th>status</th>'
-                   '<th>what happened, and the hint</th></tr>')
+        if lab.warnings:
+            out.append(f'<details><summary class="notrun">the compiler warns (no points lost)'
+                       f'</summary><pre>{esc(lab.warnings)}</pre></details>')
+        out.append('<table class="cases"><colgroup><col style="width: 24%"><col style="width: 8%">'
+                   '<col style="width: 8%"><col></colgroup><tr><th>case</th><th class="num">points'
+                   '</th><th>status</th><th>what happened, and the hint</th></tr>')
         for c in lab.cases:
             what = ""
             if c.status != PASSED and not lab.problem:

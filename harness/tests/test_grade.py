@@ -18,7 +18,7 @@ from .. import cases, grade
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SUBMISSIONS = HERE / "submissions"
-TIMEOUT = "1.5"     # seconds per case: the reference labs take a twentieth of that
+TIMEOUT = "3"       # seconds per case: the reference labs take a tenth of one, a flood 1.5
 
 # student: the points of each lab; every other lab is missing, worth 0.
 SCORES = {
@@ -28,6 +28,7 @@ SCORES = {
     "wrong_address": {"reserve_commit": 10},    # faults 100 bytes into the page, not at the page
     "infinite_loop": {"reserve_commit": 6},     # a timeout costs that case (and its children) only
     "stdin_forever": {"decommit_recommit": 9},  # hangs only on empty input: one timeout
+    "flood": {"reserve_commit": 6},             # echoes forever: cut at the output limit, killed
     "compile_error": {"boundary": 0, "reserve_commit": 13},   # costs boundary's points only
     "missing_file": {},                         # Reserve_Commit.c is not reserve_commit.c
     "extra_files": {"reserve_commit": 13},      # notes, helper.c, a broken lab.h: all ignored
@@ -88,6 +89,8 @@ def test_each_failure_says_what_happened(graded):
     assert "seed 4242" in echo["output"] and "the word sent:" in echo["output"]
     fault = case_of(graded, "wrong_address", "reserve_commit/reserve_only_faults")
     assert "check failed: fault_address == base" in fault["output"]
+    flood = case_of(graded, "flood", "reserve_commit/commit_then_write")
+    assert "got output cut: more than 1048576 bytes printed, killed" in flood["output"]
     hang = case_of(graded, "infinite_loop", "reserve_commit/commit_then_write")
     assert f"got timeout: still running after {float(TIMEOUT):.1f} s" in hang["output"]
     assert "hint: commit the reserved page" in hang["output"]
