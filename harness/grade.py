@@ -118,6 +118,7 @@ class Setup:
     seed: int
     timeout: float | None = None    # a cap on every case's own timeout
     flags: dict = field(default_factory=dict)   # native -> compiler flags
+    known: frozenset = frozenset()  # every lab's name, graded this time or not (LAB=)
 
 
 def grading_flags(native: bool) -> list:
@@ -212,7 +213,7 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
         (out / record).parent.mkdir(parents=True, exist_ok=True)
         (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
         if verdict.passed:
-            text = f"passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
+            text = "passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
             if case.seed is not None:
                 text += "\n" + report.stdin_line(case)
             graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",
@@ -229,13 +230,14 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
     return done("", "", graded, built.message)
 
 
-def find_sources(folder: Path, labs) -> tuple:
+def find_sources(folder: Path, labs, known=frozenset()) -> tuple:
     """({lab: NAME.c or None}, {lab: why it is missing}, notes): in folder, or in
-    folder/labs when the labs are there (a clone of the starter)."""
+    folder/labs when the labs are there (a clone of the starter). known: the names of
+    every lab, so that one left out of this grading (LAB=) is not called a stray file."""
     where = folder
     if not any((folder / f"{lab.name}.c").is_file() for lab in labs) and (folder / "labs").is_dir():
         where = folder / "labs"
-    names = {f"{lab.name}.c" for lab in labs}
+    names = {f"{name}.c" for name in known} | {f"{lab.name}.c" for lab in labs}
     present = sorted(p.name for p in where.iterdir()) if where.is_dir() else []
     sources, missing = {}, {}
     for lab in labs:
@@ -262,7 +264,7 @@ def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,
     """Every lab of one submission (in parallel on pool, when given)."""
     started = time.monotonic()
     shutil.rmtree(out / "cases", ignore_errors=True)
-    sources, missing, remarks = find_sources(folder, setup.labs)
+    sources, missing, remarks = find_sources(folder, setup.labs, setup.known)
     jobs = [(lab, sources[lab.name], missing.get(lab.name, "")) for lab in setup.labs]
     if pool is None:
         labs = [grade_lab(setup, lab, src, out, why) for lab, src, why in jobs]
@@ -445,12 +447,17 @@ def prepare(options, runner: Runner | None = None) -> Setup:
             runner.stop()
             raise GradingError(f"cannot run the labs: {e} (run `make deps` to install Wine)") from None
     return Setup(labs, runner, lab_h, build / "cache", options.seed, options.timeout,
-                 {native: grading_flags(native) for native in (False, True)})
+                 {native: grading_flags(native) for native in (False, True)},
+                 frozenset(p.stem for p in Path(options.expected).glob("*.toml")))
 
 
 def students_in(folder: Path) -> list:
     """(name, folder) of every student's sub-folder, by name."""
     found = [(p.name, p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    others = [p.name for p in sorted(folder.iterdir()) if not p.is_dir() and not p.name.startswith(".")]
+    if others:
+        print(f"grade-all: not a student's folder, ignored: {', '.join(others[:10])}"
+              + (f" and {len(others) - 10} more" if len(others) > 10 else ""), file=sys.stderr)
     if not found:
         raise GradingError(f"{folder} holds no sub-folder: grade-all wants one folder per student")
     return found
@@ -466,7 +473,7 @@ def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr)
         futures = {}
         for name, folder in students:
             shutil.rmtree(out / name / "cases", ignore_errors=True)
-            sources, missing, notes = find_sources(folder, setup.labs)
+            sources, missing, notes = find_sources(folder, setup.labs, setup.known)
             pending[name] = {"folder": folder, "notes": notes, "labs": {}, "left": len(setup.labs)}
             started[name] = time.monotonic()
             for lab in setup.labs:
