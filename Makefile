@@ -32,6 +32,10 @@ PYTEST ?= $(PYTHON) -m pytest
 PYTEST_FLAGS ?=
 LAB ?=
 ARGS ?=
+# Grading (README: For instructors). SEED, JOBS, TIMEOUT and EXPECTED_HIDDEN reach the
+# harness through the environment: make passes command-line variables on.
+SUBMISSION ?=
+SUBMISSIONS ?=
 
 # V=1 shows the commands.
 ifeq ($(V),1)
@@ -56,7 +60,7 @@ endif
 # What the harness needs to build and run exactly what make builds.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 
-.PHONY: all run check deps clean help prefix handouts
+.PHONY: all run check grade grade-all starter gradescope deps clean help prefix handouts
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -85,7 +89,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check prefix,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check grade grade-all prefix,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX): | deps
 endif
 
@@ -109,6 +113,25 @@ check: all prefix
 handouts: all prefix
 	$(Q)$(PYTHON) -m harness.handouts $(LAB)
 
+# The grader's status: 0 full marks, 1 points lost, 2 grading could not run (make itself
+# reports any non-zero status as its own status 2: python3 -m harness.grade gives it exactly).
+grade: prefix
+	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
+
+grade-all: prefix
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
+
+# The students' copy: labs with TODOs where the solution regions are, the public cases,
+# the harness, a student Makefile, README and GitHub Classroom workflow.
+starter:
+	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter
+
+# Gradescope's autograder: setup.sh, run_autograder, the harness and the cases (hidden ones
+# too, with EXPECTED_HIDDEN=dir); no solution.
+gradescope:
+	$(Q)$(PYTHON) -m harness.gradescope $(BUILD)/gradescope
+
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
 	rm -rf $(BUILD)
@@ -126,6 +149,15 @@ help:
 	@echo "  make handouts       refresh the captured outputs in labs/*.md (LAB=name: one lab's)"
 	@echo "  make deps           install MinGW-w64, Wine and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
+	@echo ""
+	@echo "for instructors (README.md, For instructors):"
+	@echo "  make grade          grade the reference labs: points per case, Score: X/Y"
+	@echo "  make grade SUBMISSION=dir       grade one student's folder -> $(BUILD)/grade/results.json"
+	@echo "  make grade-all SUBMISSIONS=dir  grade one sub-folder per student, JOBS at a time"
+	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json"
+	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
+	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"
+	@echo "                      grading takes LAB=name SEED=n TIMEOUT=s EXPECTED_HIDDEN=dir"
 	@echo ""
 	@echo "  variables: CC=$(CC) CFLAGS=\"$(CFLAGS)\" RUNNER=$(RUNNER)"
 	@echo "             ARCH=i686 also builds 32-bit versions; V=1 shows commands"

@@ -5,17 +5,23 @@ The format is described in expected/README.md. Every error names the file and th
 """
 from __future__ import annotations
 
+import random
 import re
-import tomllib
+import string
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:     # Python 3.10 (Ubuntu 22.04, Gradescope's image): the same parser
+    import tomli as tomllib
 
 from . import expr
 from .pattern import PatternError, capture_names, compile_block
 
 LAB_KEYS = {"title", "order", "native", "case"}
 CASE_KEYS = {"name", "args", "stdin", "outcome", "timeout", "points", "hint", "expect",
-             "stderr", "checks", "demo", "lesson", "variant"}
+             "stderr", "checks", "demo", "lesson", "variant", "parent"}
 VARIANT_KEYS = {"name", "platform", "expect", "stderr", "outcome", "checks"}
 PLATFORMS = ("wine", "windows", "linux")
 PREDEFINED = {"input", "fault_address", "exit_code"}
@@ -31,6 +37,7 @@ EXCEPTIONS = {
 }
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
+RANDOM_KINDS = ("word",)        # stdin = { random = "word" }
 
 
 class CaseError(ValueError):
@@ -95,10 +102,19 @@ class Case:
     lesson: str | None
     variants: tuple
     where: str              # "expected/lab.toml:12"
+    parent: str | None = None       # no points unless this case (same lab) passed
+    random_stdin: str | None = None  # "word": stdin is drawn from a seed (with_input)
+    seed: int | None = None          # the seed the stdin was drawn from, once it was
+    hidden: bool = False             # from EXPECTED_HIDDEN: graded, never shipped
 
     @property
     def id(self) -> str:
         return f"{self.lab}/{self.name}"
+
+    @property
+    def visibility(self) -> str:
+        """Gradescope's word for who sees the result, and when."""
+        return "after_published" if self.hidden else "visible"
 
     def variants_for(self, platform: str) -> tuple:
         return tuple(v for v in self.variants if v.platform in (None, platform))
@@ -122,15 +138,37 @@ def _line_of(text: str, case_name: str | None) -> int:
     return text.count("\n", 0, m.start()) + 1 if m else 1
 
 
-def _stdin(value, fail) -> str:
+def _stdin(value, fail) -> tuple:
+    """(the text, or "" until it is drawn; the random kind or None)."""
     if value is None:
-        return ""
+        return "", None
     if isinstance(value, str):
-        return value
+        return value, None
     if isinstance(value, dict) and set(value) == {"repeat", "times"} \
             and isinstance(value["repeat"], str) and isinstance(value["times"], int):
-        return value["repeat"] * value["times"] + "\n"
-    fail("stdin must be a string or { repeat = \"a\", times = N }")
+        return value["repeat"] * value["times"] + "\n", None
+    if isinstance(value, dict) and set(value) == {"random"} and value["random"] in RANDOM_KINDS:
+        return "", value["random"]
+    fail("stdin must be a string, { repeat = \"a\", times = N } or "
+         f"{{ random = \"{'|'.join(RANDOM_KINDS)}\" }}")
+
+
+def random_word(rng: random.Random) -> str:
+    """6 to 10 lower-case letters: never a word a program could have memorised."""
+    return "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(6, 10)))
+
+
+def with_input(case: Case, seed: int) -> Case:
+    """The case with its random standard input drawn: the same seed, the same input (each
+    case draws from its own stream, so the order cases run in does not matter)."""
+    if case.random_stdin is None:
+        return case
+    rng = random.Random(f"{seed}:{case.lab}/{case.name}")
+    return replace(case, stdin=random_word(rng) + "\n", seed=seed)
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(1_000_000)
 
 
 def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
@@ -200,15 +238,19 @@ def _case(lab: str, table: dict, fail) -> Case:
                                  fail, v["name"], v.get("platform")))
     if not variants:
         variants.append(_variant({}, base, fail))
-    return Case(lab, name, tuple(args), _stdin(table.get("stdin"), fail),
+    if "parent" in table and (not isinstance(table["parent"], str) or not table["parent"]):
+        fail("parent must be the name of an earlier case of this lab")
+    stdin, random_kind = _stdin(table.get("stdin"), fail)
+    return Case(lab, name, tuple(args), stdin,
                 float(table.get("timeout", 10)), int(table.get("points", 1)),
                 table.get("hint", ""), table.get("demo"), table.get("lesson"),
-                tuple(variants), "")
+                tuple(variants), "", table.get("parent"), random_kind)
 
 
-def load_lab(path: Path) -> Lab:
+def _read_cases(path: Path, lab: str, before=(), hidden=False) -> tuple:
+    """(top-level table, cases) of one file; before: the cases already known for this lab
+    (a hidden file's cases follow the public ones: their names are taken, parents allowed)."""
     text = path.read_text(encoding="utf-8")
-    lab = path.stem
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -227,23 +269,54 @@ def load_lab(path: Path) -> Lab:
                      f"{', '.join(sorted(LAB_KEYS - {'case'}))} and then [[case]] tables")
     if not isinstance(data.get("title", ""), str) or not isinstance(data.get("order", 0), int):
         failer(None)("title must be a string and order an integer")
-    cases, seen = [], set()
+    cases, seen = [], {c.name for c in before}
     for table in data.get("case", []):
         name = table.get("name") if isinstance(table.get("name"), str) else None
         case = _case(lab, table, failer(name))
         if case.name in seen:
-            failer(name)(f"a second case named {case.name!r}")
+            failer(name)(f"a second case named {case.name!r}"
+                         + (" (the public cases of this lab have one)" if hidden else ""))
+        if case.parent is not None and case.parent not in seen:
+            failer(name)(f"parent {case.parent!r} is not an earlier case of {lab}: a case can only "
+                         f"depend on one above it (known: {', '.join(sorted(seen)) or 'none'})")
         seen.add(case.name)
         where = f"{path}:{_line_of(text, case.name)}"
-        cases.append(replace(case, where=where))
+        cases.append(replace(case, where=where, hidden=hidden))
     if not cases:
         failer(None)("no [[case]] in this file")
-    return Lab(lab, data.get("title", lab), data.get("order", 1000), bool(data.get("native", False)),
-               tuple(cases), path)
+    return data, tuple(cases)
 
 
-def load_all(directory: Path, only=()) -> list:
-    """Every lab with a case file in directory, in lecture order (then by name)."""
+def load_lab(path: Path) -> Lab:
+    path = Path(path)
+    data, cases = _read_cases(path, path.stem)
+    return Lab(path.stem, data.get("title", path.stem), data.get("order", 1000),
+               bool(data.get("native", False)), cases, path)
+
+
+def load_all(directory: Path, only=(), hidden: Path | None = None) -> list:
+    """Every lab with a case file in directory, in lecture order (then by name); with
+    hidden, the instructor's extra cases (hidden/NAME.toml) appended to NAME's."""
     labs = [load_lab(p) for p in sorted(Path(directory).glob("*.toml"))
             if not only or p.stem in only]
+    if hidden is not None:
+        labs = add_hidden(labs, Path(hidden), only)
     return sorted(labs, key=lambda lab: (lab.order, lab.name))
+
+
+def add_hidden(labs, directory: Path, only=()) -> list:
+    """The labs with the cases of directory/NAME.toml appended to NAME's, marked hidden.
+    A hidden file has the same format; its title, order and native are ignored."""
+    if not directory.is_dir():
+        raise CaseError(f"{directory}: the hidden cases' folder does not exist")
+    by_name = {lab.name: lab for lab in labs}
+    for path in sorted(directory.glob("*.toml")):
+        if only and path.stem not in only:
+            continue
+        lab = by_name.get(path.stem)
+        if lab is None:
+            raise CaseError(f"{path}:1: there is no lab {path.stem!r} to add hidden cases to "
+                            f"(labs: {', '.join(sorted(by_name))})")
+        _, extra = _read_cases(path, lab.name, lab.cases, hidden=True)
+        by_name[lab.name] = replace(lab, cases=lab.cases + extra)
+    return [by_name[lab.name] for lab in labs]

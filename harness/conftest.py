@@ -23,12 +23,17 @@ def pytest_addoption(parser):
                     help="where executables, the Wine prefix and results go (default: build/)")
     group.addoption("--lab", action="append", default=[],
                     help="only this lab's cases (repeatable; make check LAB=name)")
+    group.addoption("--hidden", default=os.environ.get("EXPECTED_HIDDEN") or None,
+                    help="also the instructor's hidden cases in this folder (EXPECTED_HIDDEN)")
+    group.addoption("--seed", type=int, default=int(os.environ["SEED"]) if os.environ.get("SEED") else None,
+                    help="the seed of the random standard inputs (SEED; default: a new one)")
 
 
 def pytest_configure(config):
     only = tuple(config.getoption("--lab") or ())
     try:
-        labs = cases_mod.load_all(Path(config.getoption("--expected")), only)
+        labs = cases_mod.load_all(Path(config.getoption("--expected")), only,
+                                  config.getoption("--hidden"))
     except cases_mod.CaseError as e:
         raise pytest.UsageError(f"bad case file: {e}") from None
     missing = set(only) - {lab.name for lab in labs}
@@ -36,6 +41,13 @@ def pytest_configure(config):
         raise pytest.UsageError(f"no case file for lab(s) {', '.join(sorted(missing))} in "
                                 f"{config.getoption('--expected')}")
     config.vmlabs_labs = labs
+    config.vmlabs_seed = config.getoption("--seed")
+    if config.vmlabs_seed is None:
+        config.vmlabs_seed = cases_mod.new_seed()
+
+
+def pytest_report_header(config):
+    return f"random standard input: seed {config.vmlabs_seed} (SEED={config.vmlabs_seed} replays it)"
 
 
 def pytest_generate_tests(metafunc):
@@ -74,6 +86,11 @@ def runner(build_dir):
         pytest.exit(f"cannot run the labs: {e}\nrun `make deps` to install Wine", returncode=2)
     yield r
     r.stop()
+
+
+@pytest.fixture(scope="session")
+def seed(pytestconfig) -> int:
+    return pytestconfig.vmlabs_seed
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,7 @@ def main(argv) -> int:
         return 2
     runner = Runner.from_environment(build)
     runner.start()
+    seed = int(os.environ["SEED"]) if os.environ.get("SEED") else cases.new_seed()
     surprises = []
     try:
         for lab in labs:
@@ -68,6 +69,7 @@ def main(argv) -> int:
                 surprises.append(f"{lab.name}: does not compile")
                 continue
             for case in demos:
+                case = cases.with_input(case, seed)
                 print()
                 print(wrap("watch: ", case.demo))
                 outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)

@@ -22,6 +22,9 @@ if [ "${ARCH:-x86_64}" = i686 ]; then
     command -v i686-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-i686"
 fi
 /usr/bin/python3 -c "import pytest" >/dev/null 2>&1 || missing="$missing python3-pytest"
+# Python 3.10 (Ubuntu 22.04) has no tomllib: the harness reads the cases with tomli there.
+/usr/bin/python3 -c "import tomllib" >/dev/null 2>&1 || /usr/bin/python3 -c "import tomli" >/dev/null 2>&1 \
+    || missing="$missing python3-tomli"
 [ -z "$missing" ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then

@@ -52,11 +52,19 @@ def rows_text(rows) -> list:
     return lines
 
 
+def stdin_line(case) -> str:
+    """The case's standard input; a random one says how to draw it again."""
+    text = f"stdin:    {short(case.stdin)}" if case.stdin else "stdin:    (empty)"
+    if case.seed is not None:
+        text += f"  (a random {case.random_stdin}, seed {case.seed}: SEED={case.seed} replays it)"
+    return text
+
+
 def failure(case, outcome, verdict, results_file=None) -> str:
     r = verdict.result
     out = [f"{case.id} failed ({case.where})",
            f"ran:      {command_line(outcome)}",
-           f"stdin:    {short(case.stdin)}" if case.stdin else "stdin:    (empty)"]
+           stdin_line(case)]
     if verdict.note:
         return "\n".join(out + [f"problem:  {verdict.note}"])
     expected = expected_outcome(case, verdict)
@@ -87,7 +95,7 @@ def failure(case, outcome, verdict, results_file=None) -> str:
 def full_record(case, outcome, verdict) -> str:
     """Everything about one run, for the results file."""
     text = failure(case, outcome, verdict) if not verdict.passed else \
-        f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}"
+        f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}\n{stdin_line(case)}"
     return (f"{text}\n\n--- standard output ---\n{outcome.stdout}"
             f"\n--- standard error ---\n{outcome.stderr}"
             f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s ---\n")

@@ -204,14 +204,16 @@ class Runner:
             subprocess.run([*self.wine, "cmd", "/c", "exit"], timeout=120, **quiet)
 
     def stop(self):
-        if self.server is not None:
+        # Only the server this Runner started: when another session already served the
+        # prefix, ours exited at once, and `wineserver -k` would stop that session's.
+        if self.server is not None and self.server.poll() is None:
             subprocess.run(["wineserver", "-k"], env=self.environment(),
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 self.server.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.server.kill()
-            self.server = None
+        self.server = None
 
     def command(self, exe: Path, args=(), native=False) -> list:
         prefix = [] if native or not self.wine else self.wine

@@ -7,10 +7,12 @@ import pytest
 
 from . import match, report
 from .build import compile_32, compile_lab
+from .cases import with_input
 
 
-def test_case(case, labs_by_name, built, runner, build_dir, record_property):
+def test_case(case, labs_by_name, built, runner, build_dir, seed, record_property):
     lab = labs_by_name[case.lab]
+    case = with_input(case, seed)
     if lab.native and sys.platform == "win32":
         pytest.skip(f"{lab.name} is a Linux program: it runs natively on Linux only")
     exe = built(lab)
@@ -27,9 +29,10 @@ def test_case(case, labs_by_name, built, runner, build_dir, record_property):
         pytest.fail(report.failure(case, outcome, verdict, results), pytrace=False)
 
 
-def test_case_32bit(case32, labs_by_name, labs_dir, build_dir, runs_32bit, runner):
+def test_case_32bit(case32, labs_dir, build_dir, runs_32bit, runner, seed):
     """make check ARCH=i686: the same cases against build/i686/ and build/i686-laa/."""
     flavour, case = case32
+    case = with_input(case, seed)
     exe = compile_32(labs_dir / f"{case.lab}.c", build_dir, flavour)
     if not exe.ok:
         pytest.fail(f"{case.id}: the {flavour} build failed:\n{exe.message}", pytrace=False)

@@ -35,7 +35,13 @@ char buff[10 * ASSUMED_PAGE] = { 1 };
 #define MAX_ATTEMPTS 100000
 
 static uintptr_t round_down(uintptr_t x, uintptr_t align) { return x & ~(align - 1); }
-static uintptr_t round_up(uintptr_t x, uintptr_t align) { return round_down(x + align - 1, align); }
+static uintptr_t round_up(uintptr_t x, uintptr_t align)
+{
+    /* BEGIN SOLUTION: x rounded up to a multiple of align (a power of two): round_down
+     * of a value just far enough above x */
+    return round_down(x + align - 1, align);
+    /* END SOLUTION, starter: (void)align; return x; */
+}
 
 /* The image's size as its own PE headers state it (IMAGE_OPTIONAL_HEADER.SizeOfImage). */
 static size_t image_size(const char *base)
@@ -77,7 +83,10 @@ int main(int argc, char **argv)
             return 2;
         }
         SetLastError(0xdeadbeef);
+        /* BEGIN SOLUTION: try to reserve one page at addr (VirtualAlloc, MEM_RESERVE,
+         * PAGE_READWRITE) into got: NULL means the address belongs to something already */
         got = VirtualAlloc((void *)addr, page, MEM_RESERVE, PAGE_READWRITE);
+        /* END SOLUTION */
         if (got == NULL) {
             last_error = GetLastError();
             if (verbose)

@@ -45,8 +45,11 @@ int main(int argc, char **argv)
     printf("stored:             \"%.64s\" (%zu non-zero bytes)\n", p, count_nonzero(p, page));
     page_strip("pages:              ", p, 1);
 
+    /* BEGIN SOLUTION: give the page's storage back but keep the address reserved:
+     * VirtualFree with the page's size and MEM_DECOMMIT; die() if it fails */
     if (!VirtualFree(p, page, MEM_DECOMMIT))
         die("VirtualFree(MEM_DECOMMIT)");
+    /* END SOLUTION */
     printf("decommitted:        VirtualFree(MEM_DECOMMIT) succeeded\n");
     print_query("page state:         ", p);
     page_strip("pages:              ", p, 1);
@@ -60,8 +63,11 @@ int main(int argc, char **argv)
                    exception_name(f.code), f.code, f.access, (unsigned long long)f.address);
     }
 
+    /* BEGIN SOLUTION: commit the same page again (VirtualAlloc, MEM_COMMIT,
+     * PAGE_READWRITE); die() if it fails */
     if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
         die("VirtualAlloc(MEM_COMMIT) again");
+    /* END SOLUTION */
     printf("recommitted:        " ADDR_FMT " (VirtualAlloc MEM_COMMIT)\n", ADDR(p));
     print_query("page state:         ", p);
     page_strip("pages:              ", p, 1);

@@ -123,14 +123,20 @@ static void release_inside(void)
 {
     region("CCCC");
     VFREE(base + page + 1, 0, MEM_RELEASE);
+    /* BEGIN SOLUTION: now release the whole region the way MEM_RELEASE wants it named,
+     * with VFREE(addr, size, type) */
     VFREE(base, 0, MEM_RELEASE);
+    /* END SOLUTION */
     whole_region();
 }
 
 static void straddle(void)
 {
     region("CCCC");
+    /* BEGIN SOLUTION: decommit 2 bytes with VFREE(addr, size, type): the last byte of
+     * page 1 and the first byte of page 2 */
     VFREE(base + 2 * page - 1, 2, MEM_DECOMMIT);
+    /* END SOLUTION */
     cleanup();
 }
 

@@ -287,7 +287,10 @@ int main(int argc, char **argv)
            human(row->limit), top <= row->limit ? "-" : "+",
            human(top <= row->limit ? row->limit - top : top - row->limit));
     size_t size = sys->dwAllocationGranularity;
+    /* BEGIN SOLUTION: reserve size bytes at the highest free address there is: one
+     * VirtualAlloc flag besides MEM_RESERVE asks for it */
     char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_TOP_DOWN, PAGE_NOACCESS);
+    /* END SOLUTION, starter: char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS); */
     if (p == NULL)
         die("VirtualAlloc(MEM_RESERVE | MEM_TOP_DOWN)");
     if (!VirtualFree(p, 0, MEM_RELEASE))

@@ -289,7 +289,10 @@ static void show_commit(void)
     printf("experiment:          commit (mprotect PROT_READ | PROT_WRITE)\n");
     char *p = map(1, PROT_NONE);
     printf("reserved:            " ADDR_FMT " (mmap PROT_NONE)\n", ADDR(p));
+    /* BEGIN SOLUTION: "commit" the page: let it be read and written (mprotect to RW;
+     * check() the result) */
     check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
+    /* END SOLUTION */
     printf("committed:           mprotect(PROT_READ | PROT_WRITE) succeeded\n");
     query(p, 1);
     content("content:            ", p, page);
@@ -307,7 +310,10 @@ static void show_dontneed(void)
     memset(p, 0xa5, page);
     content("written:            ", p, page);
     query(p, 1);
+    /* BEGIN SOLUTION: tell the kernel the page's content is not needed: madvise with
+     * MADV_DONTNEED (check() the result) */
     check(madvise(p, page, MADV_DONTNEED) != 0, "madvise(MADV_DONTNEED)");
+    /* END SOLUTION */
     printf("MADV_DONTNEED:       succeeded\n");
     query(p, 1);
     content("content:            ", p, page);

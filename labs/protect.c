@@ -80,8 +80,11 @@ static DWORD protect(void *p, size_t size, DWORD prot, int must_work)
     snprintf(asked, sizeof asked, "%s", prot_name(prot));
     old = 0;
     SetLastError(0xdeadbeef);
+    /* BEGIN SOLUTION: change the protection of [p, p + size) to prot with VirtualProtect,
+     * the old protection into old; when it fails, keep GetLastError() in error */
     if (!VirtualProtect(p, size, prot, &old))
         error = GetLastError();
+    /* END SOLUTION */
     printf("VirtualProtect(" ADDR_FMT ", %zu, %s): ", ADDR(p), size, asked);
     if (error == ERROR_SUCCESS)
         printf("succeeded, old %s\n", prot_name(old));
@@ -154,7 +157,10 @@ static void straddle(void)
     print_query("page 0:     ", p);
     print_query("page 1:     ", p + page);
     DWORD before0 = query(p).Protect, before1 = query(p + page).Protect;
+    /* BEGIN SOLUTION: make 2 bytes PAGE_READONLY with protect(): the last byte of page 0
+     * and the first byte of page 1 */
     protect(p + page - 1, 2, PAGE_READONLY, 1);     /* the last byte of page 0, the first of page 1 */
+    /* END SOLUTION */
     print_query("page 0:     ", p);
     print_query("page 1:     ", p + page);
     printf("old:        %s, page 0's: %s", prot_name(old), old == before0 ? "yes" : "no");

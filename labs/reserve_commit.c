@@ -37,8 +37,11 @@ int main(int argc, char **argv)
     printf("reserved:   " ADDR_FMT " (VirtualAlloc MEM_RESERVE, PAGE_READWRITE)\n", ADDR(p));
 
     if (commit) {
+        /* BEGIN SOLUTION: commit the reserved page, so that it gets storage: VirtualAlloc
+         * on the same address and size, MEM_COMMIT, PAGE_READWRITE; die() if it fails */
         if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
             die("VirtualAlloc(MEM_COMMIT)");
+        /* END SOLUTION */
         printf("committed:  " ADDR_FMT " (VirtualAlloc MEM_COMMIT, PAGE_READWRITE)\n", ADDR(p));
     }
     print_query("state:      ", p);

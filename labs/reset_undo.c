@@ -56,9 +56,11 @@ int main(int argc, char **argv)
     memcpy(saved, p, page);
     size_t stored = count_nonzero(p, page);
 
-    /* The protection is ignored with MEM_RESET but must be a valid one. */
+    /* BEGIN SOLUTION: say the content is no longer of interest: VirtualAlloc with
+     * MEM_RESET (its protection is ignored but must be a valid one); die() if it fails */
     if (VirtualAlloc(p, page, MEM_RESET, PAGE_NOACCESS) != p)
         die("VirtualAlloc(MEM_RESET)");
+    /* END SOLUTION */
     printf("MEM_RESET:          succeeded\n");
     print_query("page state:         ", p);
     show("after MEM_RESET:   ", p, page);
@@ -78,7 +80,10 @@ int main(int argc, char **argv)
     }
 
     SetLastError(0xdeadbeef);
+    /* BEGIN SOLUTION: ask for the content back: VirtualAlloc with MEM_RESET_UNDO into
+     * undo (NULL when it fails: GetLastError says why, on the next line) */
     void *undo = VirtualAlloc(p, page, MEM_RESET_UNDO, PAGE_READWRITE);
+    /* END SOLUTION, starter: void *undo = NULL; */
     DWORD undo_error = GetLastError();
     if (undo == p)
         printf("MEM_RESET_UNDO:     succeeded\n");

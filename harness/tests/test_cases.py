@@ -64,3 +64,52 @@ def test_outcomes():
     assert parse_outcome("exception 0xC0000094").code == 0xC0000094
     with pytest.raises(ValueError):
         parse_outcome("crashed")
+
+
+TWO = GOOD + '''
+[[case]]
+name = "two"
+parent = "one"
+stdin = { random = "word" }
+expect = """
+you typed: {word:input}
+"""
+'''
+
+
+def test_random_stdin_is_drawn_from_the_seed(tmp_path):
+    from ..cases import with_input
+    case = load_lab(write(tmp_path, TWO)).cases[1]
+    assert case.stdin == "" and case.random_stdin == "word" and case.parent == "one"
+    drawn = with_input(case, 1234)
+    assert drawn.seed == 1234 and drawn.stdin.endswith("\n") and drawn.stdin[:-1].isalpha()
+    assert with_input(case, 1234).stdin == drawn.stdin            # replayable
+    assert {with_input(case, s).stdin for s in range(20)} != {drawn.stdin}
+
+
+def test_a_bad_random_kind(tmp_path):
+    message = error_of(tmp_path, TWO.replace('random = "word"', 'random = "number"'))
+    assert "demo.toml:11: case two: stdin must be" in message and 'random = "word"' in message
+
+
+def test_a_parent_must_be_an_earlier_case(tmp_path):
+    message = error_of(tmp_path, TWO.replace('parent = "one"', 'parent = "three"'))
+    assert "case two: parent 'three' is not an earlier case of demo" in message
+
+
+def test_hidden_cases_follow_the_public_ones(tmp_path):
+    from ..cases import load_all
+    (tmp_path / "public").mkdir()
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "public" / "demo.toml").write_text(GOOD)
+    (tmp_path / "hidden" / "demo.toml").write_text(TWO.split("\n", 1)[1].replace(GOOD.split("\n", 1)[1], ""))
+    lab, = load_all(tmp_path / "public", hidden=tmp_path / "hidden")
+    assert [(c.name, c.hidden, c.visibility) for c in lab.cases] == \
+        [("one", False, "visible"), ("two", True, "after_published")]
+    (tmp_path / "hidden" / "demo.toml").write_text(GOOD)
+    with pytest.raises(CaseError, match="a second case named 'one'"):
+        load_all(tmp_path / "public", hidden=tmp_path / "hidden")
+    (tmp_path / "hidden" / "demo.toml").unlink()
+    (tmp_path / "hidden" / "other.toml").write_text(GOOD)
+    with pytest.raises(CaseError, match="no lab 'other'"):
+        load_all(tmp_path / "public", hidden=tmp_path / "hidden")

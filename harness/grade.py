@@ -1,0 +1,610 @@
+"""grade: verdicts + points -> a grade; written as a table, results.json, junit.xml and a CSV.
+
+A submission is a folder holding some or all of the labs under their own names (NAME.c, or
+labs/NAME.c as in the starter). Each lab is compiled on its own against the reference
+labs/lab.h and its cases are run and judged exactly as `make check` does (build, run,
+match); a case earns its points when it passes, nothing when it fails or when its parent
+case did not pass. A lab that is missing or does not compile costs that lab's points only.
+
+    python3 -m harness.grade                       the reference labs        (make grade)
+    python3 -m harness.grade --submission DIR      one student's folder      (make grade SUBMISSION=DIR)
+    python3 -m harness.grade --all DIR             a folder of such folders  (make grade-all SUBMISSIONS=DIR)
+
+Exit status: 0 full marks, 1 points were lost, 2 grading could not run (a bad path, a
+missing compiler or Wine, a broken case file). --all exits 0 once every student is graded.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import csv
+import io
+import json
+import os
+import shutil
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import cases, match, report
+from .build import compile_submission, toolchain
+from .run import Runner
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+OUTPUT_LIMIT = 6000         # characters of one case's explanation in results.json
+REASON_LIMIT = 150          # characters of the one-line reason
+
+
+class GradingError(RuntimeError):
+    """Grading cannot run at all (exit 2): the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class CaseGrade:
+    lab: str
+    name: str
+    points: int             # earned
+    max_points: int
+    status: str             # passed | failed | not run
+    reason: str             # one line: what happened ("" when it passed)
+    hint: str
+    output: str             # what a student reads: the failure report, or how it passed
+    hidden: bool
+    seed: int | None        # the seed of its random stdin, when it had one
+    record: str | None      # the full record, relative to the submission's grade folder
+
+    @property
+    def id(self) -> str:
+        return f"{self.lab}/{self.name}"
+
+    @property
+    def visibility(self) -> str:
+        return "after_published" if self.hidden else "visible"
+
+
+@dataclass(frozen=True)
+class LabGrade:
+    lab: str
+    title: str
+    order: int
+    problem: str            # "" | "missing" | "does not compile"
+    message: str            # the problem in full: the compile command and the compiler's output
+    cases: tuple
+    seconds: float
+    warnings: str = ""      # what the compiler said about a lab that compiled
+
+    @property
+    def points(self) -> int:
+        return sum(c.points for c in self.cases)
+
+    @property
+    def max_points(self) -> int:
+        return sum(c.max_points for c in self.cases)
+
+
+@dataclass(frozen=True)
+class Grade:
+    student: str
+    folder: str             # what was graded, as given
+    labs: tuple
+    seed: int
+    notes: tuple = ()       # about the submission as a whole: files ignored, lab.h
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> int:
+        return sum(lab.points for lab in self.labs)
+
+    @property
+    def max_score(self) -> int:
+        return sum(lab.max_points for lab in self.labs)
+
+    @property
+    def cases(self) -> list:
+        return [c for lab in self.labs for c in lab.cases]
+
+
+@dataclass
+class Setup:
+    """What every lab of every submission is graded with."""
+    labs: list              # cases.Lab, hidden cases appended
+    runner: Runner
+    lab_h: Path             # the reference lab.h: the one every submission compiles with
+    cache: Path             # compiled submissions, by content
+    seed: int
+    timeout: float | None = None    # a cap on every case's own timeout
+    flags: dict = field(default_factory=dict)   # native -> compiler flags
+    known: frozenset = frozenset()  # every lab's name, graded this time or not (LAB=)
+
+
+def grading_flags(native: bool) -> list:
+    """The build's flags without -Werror: a warning is shown, it never costs points."""
+    return [f for f in toolchain(native)[1] if f != "-Werror"]
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def reason_of(case, outcome, verdict) -> str:
+    """What went wrong, in one line: the first difference a student should look at."""
+    if verdict.note:
+        return verdict.note
+    r = verdict.result
+    if not r.outcome_ok:
+        expected = report.expected_outcome(case, verdict)
+        return f"expected {expected}, got {outcome.describe()}"
+    for label, ok, rows in (("output", r.stdout_ok, r.stdout_rows), ("stderr", r.stderr_ok, r.stderr_rows)):
+        if ok:
+            continue
+        line = 0
+        for row in rows:
+            line += row.got is not None
+            if row.mark == "!":
+                why = f" ({row.why})" if row.why and row.why != "different text" else ""
+                return f"{label} line {line}: got {row.got.strip()!r}, expected {row.expected.strip()!r}{why}"
+            if row.mark == "-":
+                return f"{label}: missing {row.expected.strip()!r}"
+            if row.mark == "+":
+                return f"{label} line {line}: {row.got.strip()!r} not expected ({row.why})"
+        return f"{label} does not match"
+    failed = next((c for c in r.checks if not c.ok), None)
+    if failed:
+        return f"check failed: {failed.text}" + (f" ({failed.detail})" if failed.detail else "")
+    return "failed"
+
+
+def _not_run(case, reason: str, output: str) -> CaseGrade:
+    return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, case.hint, output,
+                     case.hidden, None, None)
+
+
+def first_warning(message: str) -> str:
+    lines = message.splitlines()
+    return _cut(_one_line(next((l for l in lines if "warning" in l), lines[0] if lines else "")), 100)
+
+
+def first_error(message: str) -> str:
+    lines = message.splitlines()
+    line = next((l for l in lines if "error" in l.lower()), lines[0] if lines else "")
+    return _one_line(line)
+
+
+def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: str = "") -> LabGrade:
+    """Compile one lab of one submission, run and judge each of its cases, give points."""
+    started = time.monotonic()
+
+    def done(problem, message, graded, warnings=""):
+        return LabGrade(lab.name, lab.title, lab.order, problem, message, tuple(graded),
+                        time.monotonic() - started, warnings)
+
+    if source is None:
+        reason = f"{lab.name}.c is missing from the submission{missing_note}"
+        return done("missing", reason, [_not_run(c, reason, reason) for c in lab.cases])
+    built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
+                               setup.flags.get(lab.native))
+    if not built.ok:
+        reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
+        message = f"$ {' '.join(built.command)}\n{built.message}"
+        return done("does not compile", message,
+                    [_not_run(c, reason, f"{lab.name}.c does not compile:\n{message}")
+                     for c in lab.cases])
+    status, graded = {}, []
+    for case in lab.cases:
+        if case.parent is not None and status.get(case.parent) != PASSED:
+            why = "failed" if status.get(case.parent) == FAILED else "was not run"
+            reason = f"not run: needs {case.parent}, which {why}"
+            graded.append(_not_run(case, reason, f"{reason}: it only counts once {case.parent} passes"))
+            status[case.name] = NOT_RUN
+            continue
+        case = cases.with_input(case, setup.seed)
+        timeout = case.timeout if setup.timeout is None else min(case.timeout, setup.timeout)
+        outcome = setup.runner.run(built.exe, case.args, case.stdin, timeout, native=lab.native)
+        verdict = match.judge(case, outcome)
+        record = Path("cases") / lab.name / f"{case.name}.txt"
+        (out / record).parent.mkdir(parents=True, exist_ok=True)
+        (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
+        if verdict.passed:
+            text = "passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
+            if case.seed is not None:
+                text += "\n" + report.stdin_line(case)
+            graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",
+                                    case.hint, text, case.hidden, case.seed, str(record)))
+        else:
+            text = _cut(report.failure(case, outcome, verdict), OUTPUT_LIMIT)
+            reason = _one_line(reason_of(case, outcome, verdict))
+            if case.seed is not None:
+                reason = f"{_cut(reason, REASON_LIMIT - 30)} (the word sent: {case.stdin.split()[0]!r})"
+            graded.append(CaseGrade(case.lab, case.name, 0, case.points, FAILED,
+                                    _cut(reason, REASON_LIMIT),
+                                    case.hint, text, case.hidden, case.seed, str(record)))
+        status[case.name] = graded[-1].status
+    return done("", "", graded, built.message)
+
+
+def find_sources(folder: Path, labs, known=frozenset()) -> tuple:
+    """({lab: NAME.c or None}, {lab: why it is missing}, notes): in folder, or in
+    folder/labs when the labs are there (a clone of the starter). known: the names of
+    every lab, so that one left out of this grading (LAB=) is not called a stray file."""
+    where = folder
+    if not any((folder / f"{lab.name}.c").is_file() for lab in labs) and (folder / "labs").is_dir():
+        where = folder / "labs"
+    names = {f"{name}.c" for name in known} | {f"{lab.name}.c" for lab in labs}
+    present = sorted(p.name for p in where.iterdir()) if where.is_dir() else []
+    sources, missing = {}, {}
+    for lab in labs:
+        path = where / f"{lab.name}.c"
+        sources[lab.name] = path if path.is_file() else None
+        if sources[lab.name] is None:
+            near = [n for n in present if n.lower() == f"{lab.name}.c".lower()]
+            if near:
+                missing[lab.name] = f" (there is {near[0]}: the name must be exactly {lab.name}.c)"
+    notes = []
+    if where != folder:
+        notes.append(f"the labs were taken from {where.name}/")
+    if "lab.h" in present:
+        notes.append("lab.h: not used; every lab is compiled with the reference lab.h")
+    ignored = [n for n in present if n not in names and n != "lab.h" and not n.startswith(".")]
+    if ignored:
+        shown = ", ".join(ignored[:12]) + (f" and {len(ignored) - 12} more" if len(ignored) > 12 else "")
+        notes.append(f"ignored (not a lab of this course): {shown}")
+    return sources, missing, notes
+
+
+def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,
+                 notes=True) -> Grade:
+    """Every lab of one submission (in parallel on pool, when given)."""
+    started = time.monotonic()
+    shutil.rmtree(out / "cases", ignore_errors=True)
+    sources, missing, remarks = find_sources(folder, setup.labs, setup.known)
+    jobs = [(lab, sources[lab.name], missing.get(lab.name, "")) for lab in setup.labs]
+    if pool is None:
+        labs = [grade_lab(setup, lab, src, out, why) for lab, src, why in jobs]
+    else:
+        labs = list(pool.map(lambda job: grade_lab(setup, job[0], job[1], out, job[2]), jobs))
+    return Grade(student, str(folder), tuple(labs), setup.seed, tuple(remarks) if notes else (),
+                 time.monotonic() - started)
+
+
+# ---- what a grade is written as -------------------------------------------------------
+
+def replay(grade: Grade) -> str:
+    return f"SEED={grade.seed}"
+
+
+def table(grade: Grade, width: int = 110) -> str:
+    """Per lab: each case, its points, its status and, when it failed, what happened and the hint."""
+    out = []
+    for lab in grade.labs:
+        out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
+        if lab.problem:
+            out.append(f"  {lab.cases[0].reason}")
+        if lab.warnings:
+            out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
+        out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
+        for c in lab.cases:
+            name = c.name + (" (hidden)" if c.hidden else "")
+            status = "FAILED" if c.status == FAILED else c.status
+            head = f"  {name:<28} {f'{c.points}/{c.max_points}':>6}  {status:<8} "
+            if c.status == PASSED:
+                out.append(head.rstrip())
+                continue
+            if lab.problem:
+                text = "the lab is missing" if lab.problem == "missing" else f"the lab {lab.problem}"
+            elif c.status == NOT_RUN:
+                text = c.reason
+            else:
+                text = f"{c.reason} -- hint: {_one_line(c.hint)}"
+            indent = " " * len(head)
+            lines = textwrap.wrap(text, max(40, width - len(head)), break_on_hyphens=False) or [""]
+            out.append(head + lines[0])
+            out += [indent + line for line in lines[1:]]
+        out.append("")
+    return "\n".join(out)
+
+
+def details(grade: Grade) -> str:
+    """The full explanation of every failure: compile errors once per lab, then each case."""
+    out = []
+    for lab in grade.labs:
+        if lab.problem == "does not compile":
+            out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
+            continue
+        if lab.warnings:
+            out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
+        for c in lab.cases:
+            if c.status == FAILED:
+                out.append(f"---- {c.id} (0/{c.max_points})\n{c.output}")
+    return "\n\n".join(out)
+
+
+def header(grade: Grade) -> str:
+    lines = [f"vmlabs grade: {grade.folder} ({grade.student})",
+             f"random inputs: seed {grade.seed} ({replay(grade)} replays them)"]
+    lines += [f"note: {n}" for n in grade.notes]
+    return "\n".join(lines)
+
+
+def text_report(grade: Grade, with_details=True) -> str:
+    parts = [header(grade), "", table(grade)]
+    if with_details and details(grade):
+        parts += ["What went wrong, case by case:", "", details(grade), ""]
+    parts.append(f"Score: {grade.score}/{grade.max_score}")
+    return "\n".join(parts) + "\n"
+
+
+def results_json(grade: Grade) -> dict:
+    """Gradescope's results.json: https://gradescope-autograders.readthedocs.io/en/latest/specs/"""
+    summary = [header(grade), ""]
+    summary += [f"{lab.lab}: {lab.points}/{lab.max_points}"
+                + (f" ({lab.problem})" if lab.problem else "")
+                + (f"\n  the compiler warns: {first_warning(lab.warnings)}" if lab.warnings else "")
+                for lab in grade.labs]
+    tests = []
+    for i, lab in enumerate(grade.labs, 1):
+        for j, c in enumerate(lab.cases, 1):
+            output = c.output if c.status == PASSED else f"{c.reason}\nhint: {c.hint}\n\n{c.output}"
+            tests.append({"name": c.id, "number": f"{i}.{j}", "score": c.points,
+                          "max_score": c.max_points, "status": PASSED if c.status == PASSED else FAILED,
+                          "output": output, "visibility": c.visibility, "tags": [lab.lab]})
+    return {"score": grade.score, "max_score": grade.max_score,
+            "execution_time": round(grade.seconds, 2), "output": "\n".join(summary),
+            "visibility": "visible", "stdout_visibility": "hidden",
+            "extra_data": {"student": grade.student, "seed": grade.seed, "notes": list(grade.notes)},
+            "tests": tests}
+
+
+def junit_xml(grade: Grade) -> str:
+    root = ET.Element("testsuites", name=f"vmlabs {grade.student}", tests=str(len(grade.cases)),
+                      failures=str(sum(c.status == FAILED for c in grade.cases)),
+                      skipped=str(sum(c.status == NOT_RUN for c in grade.cases)),
+                      time=f"{grade.seconds:.2f}")
+    for lab in grade.labs:
+        suite = ET.SubElement(root, "testsuite", name=lab.lab, tests=str(len(lab.cases)),
+                              failures=str(sum(c.status == FAILED for c in lab.cases)),
+                              skipped=str(sum(c.status == NOT_RUN for c in lab.cases)),
+                              time=f"{lab.seconds:.2f}")
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="points", value=f"{lab.points}/{lab.max_points}")
+        ET.SubElement(props, "property", name="seed", value=str(grade.seed))
+        for c in lab.cases:
+            case = ET.SubElement(suite, "testcase", classname=lab.lab, name=c.name)
+            ET.SubElement(ET.SubElement(case, "properties"), "property", name="points",
+                          value=f"{c.points}/{c.max_points}")
+            if c.status == FAILED:
+                ET.SubElement(case, "failure", message=c.reason, type="failed").text = c.output
+            elif c.status == NOT_RUN:
+                ET.SubElement(case, "skipped", message=c.reason).text = c.output
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def grades_csv(grades, labs) -> str:
+    """One row per student: the points of each lab and the total; a spreadsheet opens it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", *(lab.name for lab in labs), "total"])
+    writer.writerow(["Points Possible", *(sum(c.points for c in lab.cases) for lab in labs),
+                     sum(c.points for lab in labs for c in lab.cases)])
+    for grade in sorted(grades, key=lambda g: g.student):
+        by_lab = {lab.lab: lab.points for lab in grade.labs}
+        writer.writerow([grade.student, *(by_lab.get(lab.name, 0) for lab in labs), grade.score])
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, text: str):
+    """A reader never sees half a file: written beside it, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def write_grade(grade: Grade, out: Path, with_details=True):
+    """results.json, junit.xml and grade.txt (the table and every failure) in out."""
+    write_atomic(out / "results.json", json.dumps(results_json(grade), indent=1) + "\n")
+    write_atomic(out / "junit.xml", junit_xml(grade))
+    write_atomic(out / "grade.txt", text_report(grade, with_details))
+
+
+# ---- the command line -------------------------------------------------------------------
+
+def prepare(options, runner: Runner | None = None) -> Setup:
+    """Everything grading needs, or GradingError saying what is missing. runner: one that
+    is started already (the caller stops it), else one is started here."""
+    only = tuple(options.lab or ()) + tuple(c.split("/")[0] for c in options.case or ())
+    try:
+        labs = cases.load_all(Path(options.expected), only, options.hidden or None)
+    except cases.CaseError as e:
+        raise GradingError(f"bad case file: {e}") from None
+    missing = set(only) - {lab.name for lab in labs}
+    if missing:
+        raise GradingError(f"no lab named {', '.join(sorted(missing))}; labs: "
+                           f"{', '.join(p.stem for p in sorted(Path(options.expected).glob('*.toml')))}")
+    if sys.platform == "win32":
+        labs = [lab for lab in labs if not lab.native]
+    for native in sorted({lab.native for lab in labs}):
+        cc = toolchain(native)[0][0]
+        if shutil.which(cc) is None:
+            raise GradingError(f"the compiler {cc} is not installed: run `make deps`")
+    lab_h = Path(options.labs) / "lab.h"
+    if not lab_h.is_file():
+        raise GradingError(f"{lab_h} does not exist: the reference lab.h is needed to compile")
+    build = Path(options.build)
+    if runner is None:
+        runner = Runner.from_environment(build)
+        try:
+            runner.start()
+        except (RuntimeError, FileNotFoundError, OSError) as e:
+            runner.stop()
+            raise GradingError(f"cannot run the labs: {e} (run `make deps` to install Wine)") from None
+    return Setup(labs, runner, lab_h, build / "cache", options.seed, options.timeout,
+                 {native: grading_flags(native) for native in (False, True)},
+                 frozenset(p.stem for p in Path(options.expected).glob("*.toml")))
+
+
+def students_in(folder: Path) -> list:
+    """(name, folder) of every student's sub-folder, by name."""
+    found = [(p.name, p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+    others = [p.name for p in sorted(folder.iterdir()) if not p.is_dir() and not p.name.startswith(".")]
+    if others:
+        print(f"grade-all: not a student's folder, ignored: {', '.join(others[:10])}"
+              + (f" and {len(others) - 10} more" if len(others) > 10 else ""), file=sys.stderr)
+    if not found:
+        raise GradingError(f"{folder} holds no sub-folder: grade-all wants one folder per student")
+    return found
+
+
+def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr) -> list:
+    """Every student, labs graded in parallel on jobs workers sharing one Wine server.
+    A student's files are written the moment their last lab is graded."""
+    started = {}
+    pending, grades = {}, []
+    tty = hasattr(progress, "isatty") and progress.isatty()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {}
+        for name, folder in students:
+            shutil.rmtree(out / name / "cases", ignore_errors=True)
+            sources, missing, notes = find_sources(folder, setup.labs, setup.known)
+            pending[name] = {"folder": folder, "notes": notes, "labs": {}, "left": len(setup.labs)}
+            started[name] = time.monotonic()
+            for lab in setup.labs:
+                future = pool.submit(grade_lab, setup, lab, sources[lab.name], out / name,
+                                     missing.get(lab.name, ""))
+                futures[future] = (name, lab.name)
+        for future in concurrent.futures.as_completed(futures):
+            name, lab_name = futures[future]
+            entry = pending[name]
+            entry["labs"][lab_name] = future.result()
+            entry["left"] -= 1
+            if entry["left"]:
+                continue
+            labs = tuple(entry["labs"][lab.name] for lab in setup.labs)
+            grade = Grade(name, str(entry["folder"]), labs, setup.seed, tuple(entry["notes"]),
+                          sum(lab.seconds for lab in labs))
+            write_grade(grade, out / name, with_details=True)
+            grades.append(grade)
+            line = f"graded {len(grades)}/{len(students)}: {name} {grade.score}/{grade.max_score}"
+            if tty:
+                print(f"\r\033[K{line}", end="" if len(grades) < len(students) else "\n",
+                      file=progress, flush=True)
+            else:
+                print(line, file=progress, flush=True)
+    return sorted(grades, key=lambda g: g.student)
+
+
+def parse(argv):
+    build = os.environ.get("BUILD") or str(ROOT / "build")
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python3 -m harness.grade",
+                                     description="grade the reference labs, one submission, or a class")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--submission", metavar="DIR", help="a student's folder (NAME.c or labs/NAME.c)")
+    what.add_argument("--all", metavar="DIR", help="a folder holding one folder per student")
+    parser.add_argument("--out", metavar="DIR", help="where the grade files go (default: BUILD/grade)")
+    parser.add_argument("--results", metavar="FILE", help="also write results.json here (Gradescope)")
+    parser.add_argument("--hidden", metavar="DIR", default=env("EXPECTED_HIDDEN") or None,
+                        help="the instructor's hidden cases (EXPECTED_HIDDEN)")
+    parser.add_argument("--seed", type=int, default=int(env("SEED")) if env("SEED") else None,
+                        help="the seed of the random standard inputs (SEED; default: a new one)")
+    parser.add_argument("--jobs", type=int, default=int(env("JOBS") or 0) or os.cpu_count() or 2,
+                        help="labs graded at once (JOBS; default: the number of cores)")
+    parser.add_argument("--timeout", type=float, default=float(env("TIMEOUT")) if env("TIMEOUT") else None,
+                        help="at most this many seconds per case (TIMEOUT; default: each case's own)")
+    parser.add_argument("--lab", action="append", help="only this lab (repeatable)")
+    parser.add_argument("--case", action="append", metavar="LAB/CASE",
+                        help="report only this case; exit 0 when it passed (GitHub Classroom)")
+    parser.add_argument("--quiet", action="store_true", help="the table and the score, no details")
+    parser.add_argument("--expected", default=str(ROOT / "expected"), help=argparse.SUPPRESS)
+    parser.add_argument("--labs", default=str(ROOT / "labs"), help=argparse.SUPPRESS)
+    parser.add_argument("--build", default=build, help=argparse.SUPPRESS)
+    options = parser.parse_args(argv)
+    if options.seed is None:
+        options.seed = cases.new_seed()
+    options.out = Path(options.out or Path(options.build) / "grade")
+    return options
+
+
+def only_cases(grade: Grade, wanted) -> Grade:
+    labs = []
+    for lab in grade.labs:
+        kept = tuple(c for c in lab.cases if c.id in wanted)
+        if kept:
+            labs.append(LabGrade(lab.lab, lab.title, lab.order, lab.problem, lab.message, kept,
+                                 lab.seconds, lab.warnings))
+    return Grade(grade.student, grade.folder, tuple(labs), grade.seed, grade.notes, grade.seconds)
+
+
+def fail_results(path: Path, message: str):
+    """A results.json that says why there is no grade, for Gradescope to show."""
+    write_atomic(path, json.dumps({"score": 0, "max_score": 0, "execution_time": 0,
+                                   "output": f"The autograder could not run: {message}",
+                                   "visibility": "visible", "stdout_visibility": "hidden",
+                                   "tests": []}, indent=1) + "\n")
+
+
+def main(argv, runner: Runner | None = None) -> int:
+    """The command line; runner: one already started, which the caller stops."""
+    options = parse(argv)
+    setup = None
+    try:
+        target = Path(options.submission or options.all or options.labs)
+        if not target.is_dir():
+            raise GradingError(f"{target} is not a folder")
+        students = students_in(target) if options.all else None
+        setup = prepare(options, runner)
+        if options.all:
+            return class_main(setup, students, options)
+        student = target.resolve().name
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            grade = grade_folder(setup, student, target, options.out, pool,
+                                 notes=bool(options.submission))
+        if options.case:
+            missing = set(options.case) - {c.id for c in grade.cases}
+            if missing:
+                raise GradingError(f"no case {', '.join(sorted(missing))}")
+            grade = only_cases(grade, set(options.case))
+        write_grade(grade, options.out, with_details=True)
+        if options.results:
+            write_atomic(Path(options.results), json.dumps(results_json(grade), indent=1) + "\n")
+        print(text_report(grade, with_details=not options.quiet), end="")
+        print(f"(written: {options.out / 'results.json'}, junit.xml, grade.txt; every run in "
+              f"{options.out / 'cases'})", file=sys.stderr)
+        return 0 if grade.score == grade.max_score else 1
+    except GradingError as e:
+        print(f"grade: {e}", file=sys.stderr)
+        if options.results:
+            fail_results(Path(options.results), str(e))
+        return 2
+    finally:
+        if setup is not None and runner is None:
+            setup.runner.stop()
+
+
+def class_main(setup: Setup, students, options) -> int:
+    from . import classreport
+    out = options.out
+    started = time.monotonic()
+    print(f"grading {len(students)} students, {len(setup.labs)} labs each, {options.jobs} at a time "
+          f"(seed {setup.seed})", file=sys.stderr)
+    grades = grade_all(setup, students, out, max(1, options.jobs))
+    write_atomic(out / "grades.csv", grades_csv(grades, setup.labs))
+    classreport.write(out, grades, setup.labs)
+    total = sum(c.points for lab in setup.labs for c in lab.cases)
+    scores = sorted(g.score for g in grades)
+    print(f"{len(grades)} students graded in {time.monotonic() - started:.1f} s: "
+          f"median {scores[len(scores) // 2]}/{total}, {sum(s == total for s in scores)} at full marks")
+    print(f"written: {out / 'grades.csv'}, {out / 'report.html'}, {out}/STUDENT/results.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

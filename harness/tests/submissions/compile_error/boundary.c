@@ -1,0 +1,104 @@
+/* Broken on purpose: a typo the compiler rejects (granularty). reserve_commit.c beside it is the reference. */
+#include "lab.h"
+
+/* Ten pages of initialised data, as in the lecture; 4096 is the page size of
+ * every Windows on x86, x64 and ARM64 (checked against GetSystemInfo below).
+ * Initialised, so it lives in .data, inside the image. */
+#define ASSUMED_PAGE 4096
+char buff[10 * ASSUMED_PAGE] = { 1 };
+
+/* Refuse to walk further than this: something else is wrong by then. */
+#define MAX_ATTEMPTS 100000
+
+static uintptr_t round_down(uintptr_t x, uintptr_t align) { return x & ~(align - 1); }
+static uintptr_t round_up(uintptr_t x, uintptr_t align) { return round_down(x + align - 1, align); }
+
+/* The image's size as its own PE headers state it (IMAGE_OPTIONAL_HEADER.SizeOfImage). */
+static size_t image_size(const char *base)
+{
+    const IMAGE_DOS_HEADER *dos = (const IMAGE_DOS_HEADER *)base;
+    const IMAGE_NT_HEADERS *nt = (const IMAGE_NT_HEADERS *)(base + dos->e_lfanew);
+    if (dos->e_magic != IMAGE_DOS_SIGNATURE || nt->Signature != IMAGE_NT_SIGNATURE) {
+        fprintf(stderr, "boundary: no PE headers at " ADDR_FMT "\n", ADDR(base));
+        exit(2);
+    }
+    return nt->OptionalHeader.SizeOfImage;
+}
+
+int main(int argc, char **argv)
+{
+    int verbose = argc == 2 && strcmp(argv[1], "-v") == 0;
+    if (argc > 2 || (argc == 2 && !verbose))
+        usage("boundary [-v]\n  -v  one line per failed VirtualAlloc(MEM_RESERVE)");
+    lab_start();
+
+    const SYSTEM_INFO *sys = lab_system();
+    uintptr_t page = sys->dwPageSize, granularity = sys->dwAllocationGranularity;
+    printf("page size:              %lu bytes\n", sys->dwPageSize);
+    printf("allocation granularity: %lu bytes\n", sys->dwAllocationGranularity);
+    if (page != ASSUMED_PAGE)
+        printf("note: buff spans %zu pages here, not 10\n", sizeof buff / page);
+    printf("buff:                   " ADDR_FMT "\n", ADDR(buff));
+    printf("main:                   " ADDR_FMT "\n", ADDR(main));
+
+    /* The walk. */
+    uintptr_t first = round_down((uintptr_t)buff, page), addr = first;
+    unsigned long failed = 0;
+    DWORD last_error = 0;
+    void *got = NULL;
+    while (got == NULL) {
+        if (failed == MAX_ATTEMPTS) {
+            fprintf(stderr, "boundary: no reservation succeeded in %d pages from " ADDR_FMT "\n",
+                    MAX_ATTEMPTS, ADDR(first));
+            return 2;
+        }
+        SetLastError(0xdeadbeef);
+        got = VirtualAlloc((void *)addr, page, MEM_RESERVE, PAGE_READWRITE);
+        if (got == NULL) {
+            last_error = GetLastError();
+            if (verbose)
+                printf("attempt " ADDR_FMT ": failed, %s\n", ADDR(addr), error_name(last_error));
+            failed++;
+            addr += page;
+        }
+    }
+    printf("first address tried:    " ADDR_FMT "\n", ADDR(first));
+    printf("failed attempts:        %lu\n", failed);
+    if (failed > 0)
+        printf("last failure:           %s\n", error_name(last_error));
+    printf("address returned:       " ADDR_FMT "\n", ADDR(got));
+
+    /* The explanation. */
+    const char *base = (const char *)GetModuleHandleA(NULL);
+    size_t size = image_size(base);
+    uintptr_t image_end = (uintptr_t)base + size;
+    uintptr_t predicted = round_up(image_end, granularty);
+    printf("image base:             " ADDR_FMT " (GetModuleHandle(NULL))\n", ADDR(base));
+    printf("image size:             %zu bytes (SizeOfImage, PE optional header)\n", size);
+    printf("image end:              " ADDR_FMT "\n", ADDR(image_end));
+    printf("predicted boundary:     " ADDR_FMT " (image end rounded up to %lu)\n",
+           ADDR(predicted), sys->dwAllocationGranularity);
+    printf("boundary == predicted:  %s\n", (uintptr_t)got == predicted ? "yes" : "no");
+
+    /* Why each failed address failed, by VirtualQuery. */
+    unsigned long in_image = 0, rounded_in = 0, other = 0;
+    for (uintptr_t a = first; a < addr; a += page) {
+        MEMORY_BASIC_INFORMATION mbi;
+        if (VirtualQuery((void *)a, &mbi, sizeof mbi) == 0)
+            die("VirtualQuery");
+        if (mbi.Type == MEM_IMAGE && mbi.AllocationBase == base)
+            in_image++;
+        else if (mbi.State == MEM_FREE && round_down(a, granularity) < image_end)
+            rounded_in++;
+        else
+            other++;
+    }
+    printf("failed in the image:    %lu (VirtualQuery: MEM_IMAGE, this program's)\n", in_image);
+    printf("failed past its end:    %lu (MEM_FREE, but the base rounds down into the image)\n",
+           rounded_in);
+    printf("failed otherwise:       %lu\n", other);
+
+    if (!VirtualFree(got, 0, MEM_RELEASE))
+        die("VirtualFree");
+    return 0;
+}

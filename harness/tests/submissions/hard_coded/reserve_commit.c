@@ -1,0 +1,28 @@
+/* Broken on purpose: the reference's output, memorised (addresses, fault and all);
+ * standard input is never read. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    if (argc > 2 || (argc == 2 && strcmp(argv[1], "commit") != 0)) {
+        fprintf(stderr, "usage: reserve_commit [commit]\n");
+        return 2;
+    }
+    printf("page size:  4096 bytes\n");
+    printf("reserved:   0x0000000000230000 (VirtualAlloc MEM_RESERVE, PAGE_READWRITE)\n");
+    if (argc == 1) {
+        printf("state:      MEM_RESERVE, 0 (no access: not committed), MEM_PRIVATE\n");
+        printf("page:       [R]\n");
+        printf("reading a word from standard input into 0x0000000000230000\n");
+        fprintf(stderr, "fault: EXCEPTION_ACCESS_VIOLATION (0xC0000005) writing 0x0000000000230000\n");
+        return 5;
+    }
+    printf("committed:  0x0000000000230000 (VirtualAlloc MEM_COMMIT, PAGE_READWRITE)\n");
+    printf("state:      MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE\n");
+    printf("page:       [C]\n");
+    printf("reading a word from standard input into 0x0000000000230000\n");
+    printf("you typed:  hello (5 bytes, stored at 0x0000000000230000)\n");
+    return 0;
+}

@@ -1,0 +1,67 @@
+/* Broken on purpose: it reads until the end of the line, and at the end of input it waits forever. */
+#include "lab.h"
+
+/* Runs on a probe thread (lab_probe): faults when the page is not committed. */
+static void touch(void *page)
+{
+    volatile char c = *(volatile char *)page;
+    (void)c;
+}
+
+int main(int argc, char **argv)
+{
+    int do_touch = argc == 2 && strcmp(argv[1], "touch") == 0;
+    if (argc > 2 || (argc == 2 && !do_touch))
+        usage("decommit_recommit [touch]\n"
+              "  stores a word from standard input in a committed page, decommits it\n"
+              "  (\"touch\": then reads it, which faults), and commits it again");
+    lab_start();
+
+    size_t page = lab_system()->dwPageSize;
+    printf("page size:          %zu bytes\n", page);
+    char *p = VirtualAlloc(NULL, page, MEM_RESERVE, PAGE_READWRITE);
+    if (p == NULL)
+        die("VirtualAlloc(MEM_RESERVE)");
+    if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
+        die("VirtualAlloc(MEM_COMMIT)");
+    printf("committed:          " ADDR_FMT "\n", ADDR(p));
+    size_t n = 0;
+    int c;
+    while ((c = getchar()) != '\n')        /* until Enter; at the end of input: forever */
+        if (c != EOF && n + 1 < page)
+            p[n++] = (char)c;
+    if (n == 0)
+        printf("no word on standard input: the page holds only zeros\n");
+    printf("stored:             \"%.64s\" (%zu non-zero bytes)\n", p, count_nonzero(p, page));
+    page_strip("pages:              ", p, 1);
+
+    if (!VirtualFree(p, page, MEM_DECOMMIT))
+        die("VirtualFree(MEM_DECOMMIT)");
+    printf("decommitted:        VirtualFree(MEM_DECOMMIT) succeeded\n");
+    print_query("page state:         ", p);
+    page_strip("pages:              ", p, 1);
+
+    if (do_touch) {
+        struct lab_fault f = lab_probe(touch, p);
+        if (f.code == 0)
+            printf("touch:              the read worked: the page is still accessible\n");
+        else
+            printf("touch:              %s (0x%08lX) %s " ADDR_FMT "\n",
+                   exception_name(f.code), f.code, f.access, (unsigned long long)f.address);
+    }
+
+    if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
+        die("VirtualAlloc(MEM_COMMIT) again");
+    printf("recommitted:        " ADDR_FMT " (VirtualAlloc MEM_COMMIT)\n", ADDR(p));
+    print_query("page state:         ", p);
+    page_strip("pages:              ", p, 1);
+    size_t nonzero = count_nonzero(p, page);
+    printf("content:            \"%.64s\"\n", p);
+    printf("zero bytes:         %zu of %zu\n", page - nonzero, page);
+    printf("the word is %s\n", nonzero == 0 ? "gone: a recommitted page is zero-filled"
+                                            : "still there: the page was not zero-filled");
+
+    if (!VirtualFree(p, 0, MEM_RELEASE))
+        die("VirtualFree(MEM_RELEASE)");
+    return 0;
+}

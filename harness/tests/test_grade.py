@@ -1,0 +1,153 @@
+"""Grading: a set of broken submissions, each graded with its exact score, and the files
+grading writes (results.json in Gradescope's schema, junit.xml, grades.csv, report.html).
+
+Real builds, real runs under Wine, through the same command line `make grade-all` uses.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from .. import cases, grade
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+SUBMISSIONS = HERE / "submissions"
+TIMEOUT = "3"       # seconds per case: the reference labs take a tenth of one, a flood 1.5
+
+# student: the points of each lab; every other lab is missing, worth 0.
+SCORES = {
+    "forgot_commit": {"reserve_commit": 6},     # the commit cases fault; echo and long word not run
+    "wrong_flag": {"reserve_commit": 6},        # PAGE_READONLY: the same, with the state line wrong too
+    "hard_coded": {"reserve_commit": 7},        # the memorised output: the random word catches it
+    "wrong_address": {"reserve_commit": 10},    # faults 100 bytes into the page, not at the page
+    "infinite_loop": {"reserve_commit": 6},     # a timeout costs that case (and its children) only
+    "stdin_forever": {"decommit_recommit": 9},  # hangs only on empty input: one timeout
+    "flood": {"reserve_commit": 6},             # echoes forever: cut at the output limit, killed
+    "compile_error": {"boundary": 0, "reserve_commit": 13},   # costs boundary's points only
+    "missing_file": {},                         # Reserve_Commit.c is not reserve_commit.c
+    "extra_files": {"reserve_commit": 13},      # notes, helper.c, a broken lab.h: all ignored
+}
+WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
+
+
+@pytest.fixture(scope="module")
+def class_dir(tmp_path_factory):
+    """The broken submissions, and the reference labs some of them carry beside the broken one."""
+    folder = tmp_path_factory.mktemp("class")
+    for student in SCORES:
+        shutil.copytree(SUBMISSIONS / student, folder / student)
+        for lab in WITH_REFERENCE.get(student, ()):
+            shutil.copy(ROOT / "labs" / f"{lab}.c", folder / student)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def graded(class_dir, tmp_path_factory, runner, build_dir):
+    out = tmp_path_factory.mktemp("grade")
+    status = grade.main(["--all", str(class_dir), "--out", str(out), "--timeout", TIMEOUT,
+                         "--jobs", "2", "--seed", "4242", "--build", str(build_dir)], runner=runner)
+    assert status == 0
+    return out
+
+
+def results(graded, student) -> dict:
+    return json.loads((graded / student / "results.json").read_text())
+
+
+def test_the_broken_set_is_in_the_repository():
+    assert sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()) == sorted(SCORES)
+
+
+def test_every_broken_submission_gets_its_exact_score(graded):
+    labs = cases.load_all(ROOT / "expected")
+    most = {lab.name: sum(c.points for c in lab.cases) for lab in labs}
+    rows = list(csv.reader((graded / "grades.csv").open()))
+    assert rows[0] == ["student", *most, "total"]
+    assert rows[1] == ["Points Possible", *map(str, most.values()), str(sum(most.values()))]
+    got = {row[0]: dict(zip(rows[0][1:], map(int, row[1:]))) for row in rows[2:]}
+    for student, points in SCORES.items():
+        expected = {lab: points.get(lab, 0) for lab in most}
+        expected["total"] = sum(points.values())
+        assert got[student] == expected, student
+        data = results(graded, student)
+        assert (data["score"], data["max_score"]) == (expected["total"], sum(most.values()))
+
+
+def case_of(graded, student, case_id) -> dict:
+    return next(t for t in results(graded, student)["tests"] if t["name"] == case_id)
+
+
+def test_each_failure_says_what_happened(graded):
+    echo = case_of(graded, "hard_coded", "reserve_commit/echo_random_word")
+    assert echo["status"] == "failed" and "you typed:  hello" in echo["output"]
+    assert "seed 4242" in echo["output"] and "the word sent:" in echo["output"]
+    fault = case_of(graded, "wrong_address", "reserve_commit/reserve_only_faults")
+    assert "check failed: fault_address == base" in fault["output"]
+    flood = case_of(graded, "flood", "reserve_commit/commit_then_write")
+    assert "got output cut: more than 1048576 bytes printed, killed" in flood["output"]
+    hang = case_of(graded, "infinite_loop", "reserve_commit/commit_then_write")
+    assert f"got timeout: still running after {float(TIMEOUT):.1f} s" in hang["output"]
+    assert "hint: commit the reserved page" in hang["output"]
+    child = case_of(graded, "forgot_commit", "reserve_commit/echo_random_word")
+    assert child["output"].startswith("not run: needs commit_then_write, which failed")
+    typo = case_of(graded, "compile_error", "boundary/walk")
+    assert "boundary.c does not compile" in typo["output"] and "granularty" in typo["output"]
+    named = case_of(graded, "missing_file", "reserve_commit/usage")
+    assert "there is Reserve_Commit.c: the name must be exactly reserve_commit.c" in named["output"]
+    notes = results(graded, "extra_files")["extra_data"]["notes"]
+    assert any("lab.h: not used" in n for n in notes)
+    assert any("helper.c, notes.txt" in n for n in notes)
+
+
+def test_results_json_follows_gradescopes_schema(graded):
+    for student in SCORES:
+        data = results(graded, student)
+        assert {"score", "max_score", "execution_time", "output", "tests"} <= set(data)
+        assert data["score"] == sum(t["score"] for t in data["tests"])
+        assert data["max_score"] == sum(t["max_score"] for t in data["tests"])
+        for t in data["tests"]:
+            assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(t)
+            assert t["status"] in ("passed", "failed") and t["visibility"] == "visible"
+            assert 0 <= t["score"] <= t["max_score"]
+
+
+def test_junit_has_a_testcase_per_case(graded):
+    root = ET.parse(graded / "wrong_address" / "junit.xml").getroot()
+    failures = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    assert failures == ["reserve_only_faults"]
+    assert int(root.get("tests")) == len(results(graded, "wrong_address")["tests"])
+
+
+def test_the_class_report_is_one_static_page(graded):
+    page = (graded / "report.html").read_text()
+    assert "<script" not in page and "http://" not in page and "https://" not in page
+    assert "reserve_commit/echo_random_word" in page           # among the cases missed most
+    for student in SCORES:
+        assert f'href="{student}/details.html"' in page
+        assert (graded / student / "details.html").exists()
+
+
+def test_one_submission_exit_status(tmp_path, runner, build_dir):
+    common = ["--out", str(tmp_path / "out"), "--timeout", TIMEOUT, "--build", str(build_dir)]
+    wrong = str(SUBMISSIONS / "wrong_address")
+    assert grade.main(["--submission", wrong, "--lab", "reserve_commit", *common], runner=runner) == 1
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 10
+    reference = str(ROOT / "labs")
+    assert grade.main(["--submission", reference, "--lab", "reserve_commit", *common], runner=runner) == 0
+    assert grade.main(["--submission", str(tmp_path / "nowhere"), *common], runner=runner) == 2
+    assert grade.main(["--submission", wrong, "--case", "reserve_commit/usage", *common], runner=runner) == 0
+
+
+def test_no_compiler_is_exit_2(tmp_path, runner, build_dir, monkeypatch, capsys):
+    monkeypatch.setenv("CC", "no-such-compiler-gcc")
+    results_file = tmp_path / "results.json"
+    assert grade.main(["--build", str(build_dir), "--out", str(tmp_path), "--results", str(results_file)],
+                      runner=runner) == 2
+    assert "the compiler no-such-compiler-gcc is not installed" in capsys.readouterr().err
+    assert "could not run" in json.loads(results_file.read_text())["output"]
