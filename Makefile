@@ -49,8 +49,11 @@ ifeq ($(ARCH),i686)
 EXES += $(WINDOWS_LABS:%=$(BUILD)/i686/%.exe) $(WINDOWS_LABS:%=$(BUILD)/i686-laa/%.exe)
 endif
 
-# What the harness needs to build and run exactly what make builds.
+# What the harness needs to build and run exactly what make builds, and how it runs them:
+# SANDBOX=0 runs without bwrap (only code you trust); TIMEOUT (s, a case that sets none),
+# CPUTIME (s), MEMORY, PROCS, OUTPUT, SCRATCH (sizes: 64M, 1G) are the limits of a run.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
+export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH
 
 .PHONY: all run check deps clean help prefix
 all: $(EXES)
@@ -116,9 +119,12 @@ help:
 	@echo "  make run-LAB        run one lab, standard input from the terminal; ARGS=\"...\""
 	@echo "                      e.g. make run-reserve_commit ARGS=commit"
 	@echo "  make                build every lab into $(BUILD)/"
-	@echo "  make deps           install MinGW-w64, Wine and pytest (apt-get; asks sudo)"
+	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
 	@echo ""
 	@echo "  variables: CC=$(CC) CFLAGS=\"$(CFLAGS)\" RUNNER=$(RUNNER)"
 	@echo "             ARCH=i686 also builds 32-bit versions; V=1 shows commands"
+	@echo "  sandbox:   every run in bwrap; SANDBOX=0 runs without (only code you trust)"
+	@echo "  limits:    TIMEOUT=10 (s) CPUTIME=(timeout + 1 s) MEMORY=1G PROCS=32"
+	@echo "             OUTPUT=1M SCRATCH=64M, per run (README: The sandbox)"
 	@echo "  labs:      $(LABS)"

@@ -8,7 +8,7 @@ import pytest
 
 from . import cases as cases_mod
 from .build import compile_lab
-from .run import Runner
+from .run import ConfigError, Limits, Runner, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,11 @@ def pytest_configure(config):
         raise pytest.UsageError(f"no case file for lab(s) {', '.join(sorted(missing))} in "
                                 f"{config.getoption('--expected')}")
     config.vmlabs_labs = labs
+    try:
+        Limits.from_environment()
+        sandbox_setting()
+    except ConfigError as e:
+        pytest.exit(f"cannot run the labs: {e}", returncode=2)
 
 
 def pytest_generate_tests(metafunc):
@@ -59,10 +64,12 @@ def labs_dir(pytestconfig) -> Path:
 
 @pytest.fixture(scope="session")
 def runner(build_dir):
-    r = Runner.from_environment(build_dir)
     try:
+        r = Runner.from_environment(build_dir)
         r.start()
-    except (RuntimeError, FileNotFoundError) as e:
+    except ConfigError as e:            # SANDBOX, MEMORY, ... or no bwrap: said once, here
+        pytest.exit(f"cannot run the labs: {e}", returncode=2)
+    except (RuntimeError, OSError) as e:
         pytest.exit(f"cannot run the labs: {e}\nrun `make deps` to install Wine", returncode=2)
     yield r
     r.stop()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import cases, match
 from .build import compile_lab
-from .run import Runner
+from .run import ConfigError, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE = "=" * 78
@@ -53,8 +53,12 @@ def main(argv) -> int:
         print(f"no lab named {' '.join(argv)}; labs: "
               f"{' '.join(lab.name for lab in cases.load_all(ROOT / 'expected'))}", file=sys.stderr)
         return 2
-    runner = Runner.from_environment(build)
-    runner.start()
+    try:
+        runner = Runner.from_environment(build)
+        runner.start()
+    except (ConfigError, RuntimeError, OSError) as e:
+        print(f"cannot run the labs: {e}", file=sys.stderr)
+        return 2
     surprises = []
     try:
         for lab in labs:

@@ -1,5 +1,6 @@
 #!/bin/sh
-# make deps: install what vmlabs needs, or say exactly what to install.
+# make deps: install what vmlabs needs (MinGW-w64, Wine, bubblewrap, pytest), or say exactly
+# what to install.
 # Quiet when everything is there already (make run and make check call it every time).
 set -u
 missing=""
@@ -16,6 +17,10 @@ MINGW*|MSYS*|CYGWIN*)
     exit 0 ;;
 esac
 command -v wine >/dev/null 2>&1 || missing="$missing wine64 wine"
+# Every run of a program is sandboxed with bwrap, unless SANDBOX=0 says otherwise.
+if [ "${SANDBOX:-1}" != 0 ]; then
+    command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+fi
 command -v "${HOSTCC:-gcc}" >/dev/null 2>&1 || missing="$missing gcc"
 if [ "${ARCH:-x86_64}" = i686 ]; then
     command -v i686-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-i686"
@@ -25,9 +30,9 @@ fi
 
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "vmlabs needs:$missing" >&2
-    echo "This is not Debian or Ubuntu: install MinGW-w64 (x86_64), Wine (64-bit) and pytest" >&2
-    echo "with your package manager, e.g. on Fedora:" >&2
-    echo "  sudo dnf install mingw64-gcc wine python3-pytest" >&2
+    echo "This is not Debian or Ubuntu: install MinGW-w64 (x86_64), Wine (64-bit), bubblewrap" >&2
+    echo "and pytest with your package manager, e.g. on Fedora:" >&2
+    echo "  sudo dnf install mingw64-gcc wine bubblewrap python3-pytest" >&2
     exit 2
 fi
 sudo=""

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from .. import cases, match, report
-from ..build import DEFAULT_CFLAGS, compile_lab
+from ..build import compile_lab
+from .machine import leftovers
 
 HERE = Path(__file__).resolve().parent
 LABS = HERE.parent.parent / "labs"
@@ -22,16 +20,6 @@ SELFTEST = cases.load_lab(HERE / "expected" / "selftest.toml")
 
 def selftest_case(name):
     return next(c for c in SELFTEST.cases if c.name == name)
-
-
-@pytest.fixture(scope="module")
-def program(build_dir):
-    def build(name):
-        built = compile_lab(HERE / "programs" / f"{name}.c", build_dir / "selftest",
-                            flags=[*DEFAULT_CFLAGS.split(), "-I", str(LABS)])
-        assert built.ok, built.message
-        return built.exe
-    return build
 
 
 def judged(runner, exe, name):
@@ -84,7 +72,7 @@ def test_hang_is_a_timeout_and_leaves_nothing_running(runner, program):
     assert time.monotonic() - started < c.timeout + 5
     assert not verdict.passed and "expected exit 0, got timeout" in report.failure(c, outcome, verdict)
     assert outcome.stdout == "reserved:   0x0000000000010000\n"     # what it printed is kept
-    leftovers = subprocess.run(["pgrep", "-f", str(exe)], capture_output=True, text=True).stdout.split()
-    for pid in leftovers:
-        os.kill(int(pid), signal.SIGKILL)
-    assert leftovers == [], "the hung program was still running after its timeout"
+    left = leftovers(str(exe))
+    for pid in left.get(str(exe), []):
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the hung program was still running after its timeout"
