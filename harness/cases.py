@@ -39,23 +39,37 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class OutcomeSpec:
-    kind: str                # "exit", "exception" or "timeout"
+    kind: str                # "exit", "exception", "abort", "timeout", "output_cut" or "limit"
     code: int | None = None  # exit status, or exception code
     access: str | None = None
+    limit: str | None = None  # for "limit": "cpu" or "processes" (None: either)
 
     def __str__(self):
         if self.kind == "exit":
             return f"exit {self.code}"
-        if self.kind == "timeout":
-            return "timeout"
+        if self.kind in ("timeout", "abort"):
+            return self.kind
+        if self.kind == "output_cut":
+            return "output cut"
+        if self.kind == "limit":
+            return f"limit {self.limit}" if self.limit else "limit"
         name = next((n for n, c in EXCEPTIONS.items() if c == self.code), f"exception 0x{self.code:08X}")
         return f"{name} {self.access}" if self.access else name
+
+
+LIMITS = ("cpu", "processes")
 
 
 def parse_outcome(text: str) -> OutcomeSpec:
     words = text.strip().lower()
     if words == "timeout":
         return OutcomeSpec("timeout")
+    if words == "abort":
+        return OutcomeSpec("abort", 3)
+    if words == "output cut":
+        return OutcomeSpec("output_cut")
+    if words == "limit" or words in (f"limit {name}" for name in LIMITS):
+        return OutcomeSpec("limit", limit=words[6:] or None)
     m = re.fullmatch(r"exit (\d+)", words)
     if m:
         return OutcomeSpec("exit", int(m.group(1)))
@@ -68,7 +82,8 @@ def parse_outcome(text: str) -> OutcomeSpec:
         for access in ACCESSES:
             if words == f"{name} {access}":
                 return OutcomeSpec("exception", code, access)
-    raise ValueError(f"outcome {text!r} is not one of: 'exit N', 'timeout', 'exception 0xC0000094', "
+    raise ValueError(f"outcome {text!r} is not one of: 'exit N', 'timeout', 'abort', 'output cut', "
+                     f"'limit' (or 'limit cpu', 'limit processes'), 'exception 0xC0000094', "
                      f"or {', '.join(repr(n) for n in EXCEPTIONS)} (optionally + reading/writing/executing)")
 
 
