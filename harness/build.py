@@ -63,3 +63,30 @@ def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -
         exe.unlink(missing_ok=True)
         return Built(False, exe, command, message or f"{cc[0]} exited with {result.returncode}")
     return Built(True, exe, command, message)
+
+
+class BuildFolderError(Exception):
+    """The build folder cannot be written: the message says which folder and why."""
+
+
+def check_build_folder(folder: Path, probe_bytes: int = 1 << 20):
+    """Raises BuildFolderError unless folder can be created and written (a probe of
+    probe_bytes is written and removed): a read-only or full build folder is said once,
+    at the start, not as a traceback in the middle of a run."""
+    folder = Path(folder)
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as f:
+            f.write(b"\0" * probe_bytes)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise BuildFolderError(f"cannot write to the build folder {folder}: {e.strerror}. "
+                               f"Make it writable or free some space, or build elsewhere: "
+                               f"make check BUILD=/some/folder") from None
+    finally:
+        try:
+            probe.unlink()
+        except OSError:
+            pass

@@ -5,6 +5,8 @@ The format is described in expected/README.md. Every error names the file and th
 """
 from __future__ import annotations
 
+import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -31,6 +33,7 @@ EXCEPTIONS = {
 }
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
+DEFAULT_TIMEOUT = 10.0          # seconds, for a case that sets none; TIMEOUT=N changes it
 
 
 class CaseError(ValueError):
@@ -184,7 +187,22 @@ def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
     return Variant(name, platform, expect, stderr, outcome, tuple(checks))
 
 
-def _case(lab: str, table: dict, fail) -> Case:
+def default_timeout(env=None) -> float:
+    """TIMEOUT from make or the environment, else DEFAULT_TIMEOUT."""
+    text = (os.environ if env is None else env).get("TIMEOUT") or ""
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not (value > 0 and math.isfinite(value)):
+        raise CaseError(f"TIMEOUT={text!r}: expected a positive number of seconds (the time "
+                        f"limit of a case that sets none; default {DEFAULT_TIMEOUT:g})")
+    return value
+
+
+def _case(lab: str, table: dict, fail, timeout: float = DEFAULT_TIMEOUT) -> Case:
     unknown = set(table) - CASE_KEYS
     if unknown:
         fail(f"unknown key(s) {', '.join(sorted(unknown))}; a case has {', '.join(sorted(CASE_KEYS))}")
@@ -216,14 +234,18 @@ def _case(lab: str, table: dict, fail) -> Case:
     if not variants:
         variants.append(_variant({}, base, fail))
     return Case(lab, name, tuple(args), _stdin(table.get("stdin"), fail),
-                float(table.get("timeout", 10)), int(table.get("points", 1)),
+                float(table.get("timeout", timeout)), int(table.get("points", 1)),
                 table.get("hint", ""), table.get("demo"), table.get("lesson"),
                 tuple(variants), "")
 
 
 def load_lab(path: Path) -> Lab:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CaseError(f"{path}:1: cannot be read: {getattr(e, 'strerror', None) or e}") from None
     lab = path.stem
+    timeout = default_timeout()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -243,9 +265,13 @@ def load_lab(path: Path) -> Lab:
     if not isinstance(data.get("title", ""), str) or not isinstance(data.get("order", 0), int):
         failer(None)("title must be a string and order an integer")
     cases, seen = [], set()
+    if not isinstance(data.get("case", []), list):
+        failer(None)("case must be an array of tables: write each case as [[case]]")
     for table in data.get("case", []):
+        if not isinstance(table, dict):
+            failer(None)("case must be a table: write each case as [[case]]")
         name = table.get("name") if isinstance(table.get("name"), str) else None
-        case = _case(lab, table, failer(name))
+        case = _case(lab, table, failer(name), timeout)
         if case.name in seen:
             failer(name)(f"a second case named {case.name!r}")
         seen.add(case.name)

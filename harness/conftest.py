@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from . import cases as cases_mod
-from .build import compile_lab
+from .build import BuildFolderError, check_build_folder, compile_lab
 from .run import ConfigError, Limits, Runner, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,17 +30,22 @@ def pytest_configure(config):
     try:
         labs = cases_mod.load_all(Path(config.getoption("--expected")), only)
     except cases_mod.CaseError as e:
-        raise pytest.UsageError(f"bad case file: {e}") from None
+        pytest.exit(f"cannot load the cases: {e}", returncode=2)
     missing = set(only) - {lab.name for lab in labs}
     if missing:
-        raise pytest.UsageError(f"no case file for lab(s) {', '.join(sorted(missing))} in "
-                                f"{config.getoption('--expected')}")
+        pytest.exit(f"no case file for lab(s) {', '.join(sorted(missing))} in "
+                    f"{config.getoption('--expected')}", returncode=2)
     config.vmlabs_labs = labs
     try:
         Limits.from_environment()
         sandbox_setting()
     except ConfigError as e:
         pytest.exit(f"cannot run the labs: {e}", returncode=2)
+    if not config.option.collectonly:
+        try:
+            check_build_folder(Path(config.getoption("--build-dir")))
+        except BuildFolderError as e:
+            pytest.exit(str(e), returncode=2)
 
 
 def pytest_generate_tests(metafunc):

@@ -20,8 +20,13 @@ def test_case(case, labs_by_name, built, runner, build_dir, record_property):
     outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
     verdict = match.judge(case, outcome)
     results = build_dir / "results" / lab.name / f"{case.name}.txt"
-    results.parent.mkdir(parents=True, exist_ok=True)
-    results.write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
+    try:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        results.write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
+    except OSError as e:
+        pytest.exit(f"cannot write {results}: {e.strerror}. Make the build folder writable or "
+                    f"free some space, or build elsewhere: make check BUILD=/some/folder",
+                    returncode=2)
     record_property("variant", verdict.variant)
     if not verdict.passed:
         pytest.fail(report.failure(case, outcome, verdict, results), pytrace=False)
