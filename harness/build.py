@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,26 +43,41 @@ def exe_name(lab: str, native: bool) -> str:
 
 def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -> Built:
     """Compiles source (labs/NAME.c, with lab.h beside it) into out_dir, unless the
-    executable there is already newer than both. flags replace the default flags."""
+    executable there is already newer than both (and, when this function built it, was
+    built by the same compiler and flags: kept in NAME.exe.cmd beside it). flags replace the default
+    flags. The compiler writes to a temporary name, renamed when it succeeded: an
+    interrupted build never leaves an executable that looks complete."""
     source = Path(source)
     exe = Path(out_dir) / exe_name(source.stem, native)
     cc, default_flags = toolchain(native)
     command = (*cc, *(default_flags if flags is None else flags), "-o", str(exe), str(source))
     if not source.exists():
         return Built(False, exe, command, f"{source} does not exist")
+    stamp = exe.with_name(exe.name + ".cmd")
     inputs = [source, source.with_name("lab.h")]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
-    if exe.exists() and exe.stat().st_mtime >= newest:
+    compiler = shlex.join(command[:-3])           # the compiler and flags, not the paths
+    if exe.exists() and exe.stat().st_mtime >= newest and \
+            (not stamp.exists() or stamp.read_text() == compiler):
         return Built(True, exe, command, "")
-    exe.parent.mkdir(parents=True, exist_ok=True)
+    temporary = exe.with_name(f".{exe.name}.{os.getpid()}.{threading.get_ident()}")
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        exe.parent.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run([*command[:-3], "-o", str(temporary), str(source)],
+                                capture_output=True, text=True, timeout=120)
     except FileNotFoundError:
         return Built(False, exe, command, f"the compiler {cc[0]} is not installed: run `make deps`")
-    message = (result.stdout + result.stderr).strip()
-    if result.returncode != 0:
-        exe.unlink(missing_ok=True)
-        return Built(False, exe, command, message or f"{cc[0]} exited with {result.returncode}")
+    except OSError as e:
+        return Built(False, exe, command, f"cannot build into {exe.parent}: {e.strerror}")
+    message = (result.stdout + result.stderr).strip().replace(str(temporary), str(exe))
+    try:
+        if result.returncode != 0:
+            temporary.unlink(missing_ok=True)
+            return Built(False, exe, command, message or f"{cc[0]} exited with {result.returncode}")
+        os.replace(temporary, exe)
+        stamp.write_text(compiler)
+    except OSError as e:
+        return Built(False, exe, command, f"cannot build into {exe.parent}: {e.strerror}")
     return Built(True, exe, command, message)
 
 
