@@ -28,6 +28,11 @@
 #ifndef LAB_H
 #define LAB_H
 
+/* The labs need kernel32's calls only: without the rest of windows.h (RPC, OLE, shell,
+ * winsock, ...) every lab compiles in about half the time. */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
 #include <windows.h>
 #include <inttypes.h>
 #include <signal.h>

@@ -150,6 +150,7 @@ static void scratch(void)
     printf("scratch: created %d, deleted %d\n", created, deleted);
 }
 
+enum { INET = 2, STREAM = 1, TCP = 6 };     /* AF_INET, SOCK_STREAM, IPPROTO_TCP: no winsock.h */
 typedef int (WINAPI *startup_fn)(WORD, void *);
 typedef UINT_PTR (WINAPI *socket_fn)(int, int, int);
 typedef int (WINAPI *connect_fn)(UINT_PTR, const void *, int);
@@ -168,12 +169,12 @@ static void network(const char *port)
     error_fn last_error = (error_fn)(void (*)(void))GetProcAddress(ws2, "WSAGetLastError");
     printf("WSAStartup: %d\n", startup(MAKEWORD(2, 2), wsadata));
     struct { unsigned short family, port; unsigned char addr[4]; char zero[8]; } targets[2] = {
-        { AF_INET, 0, { 127, 0, 0, 1 }, { 0 } },
-        { AF_INET, 0, { 1, 1, 1, 1 }, { 0 } },
+        { INET, 0, { 127, 0, 0, 1 }, { 0 } },
+        { INET, 0, { 1, 1, 1, 1 }, { 0 } },
     };
     int ports[2] = { atoi(port), 80 };
     for (int i = 0; i < 2; i++) {
-        UINT_PTR s = make_socket(AF_INET, 1 /* SOCK_STREAM */, 6 /* IPPROTO_TCP */);
+        UINT_PTR s = make_socket(INET, STREAM, TCP);
         targets[i].port = (unsigned short)((ports[i] >> 8) | ((ports[i] & 0xff) << 8));
         int result = connect_to(s, &targets[i], sizeof targets[i]);
         printf("connect %u.%u.%u.%u:%d: %s (WSA error %d)\n", targets[i].addr[0], targets[i].addr[1],
