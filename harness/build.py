@@ -44,7 +44,8 @@ def exe_name(lab: str, native: bool) -> str:
 def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -> Built:
     """Compiles source (labs/NAME.c, with lab.h beside it) into out_dir, unless the
     executable there is already newer than both (and, when this function built it, was
-    built by the same compiler and flags: kept in NAME.exe.cmd beside it). flags replace the default
+    built from the same source with the same compiler and flags: kept in NAME.exe.cmd
+    beside it; another --labs-dir, or a submission, builds again). flags replace the default
     flags. The compiler writes to a temporary name, renamed when it succeeded: an
     interrupted build never leaves an executable that looks complete."""
     source = Path(source)
@@ -56,7 +57,7 @@ def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -
     stamp = exe.with_name(exe.name + ".cmd")
     inputs = [source, source.with_name("lab.h")]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
-    compiler = shlex.join(command[:-3])           # the compiler and flags, not the paths
+    compiler = shlex.join([*command[:-3], str(source.resolve())])    # not the output's path
     if exe.exists() and exe.stat().st_mtime >= newest and \
             (not stamp.exists() or stamp.read_text() == compiler):
         return Built(True, exe, command, "")

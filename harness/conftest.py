@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from . import cases as cases_mod
-from .build import BuildFolderError, check_build_folder, compile_lab
+from .build import DEFAULT_CFLAGS, BuildFolderError, check_build_folder, compile_lab
 from .run import ConfigError, Limits, Runner, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +80,58 @@ def runner(build_dir):
         pytest.exit(f"cannot run the labs: {e}\nrun `make deps` to install Wine", returncode=2)
     yield r
     r.stop()
+
+
+ALONE_FLAGS = ["-Wall", "-Wextra", "-Werror"]          # the README's one-line command
+PROGRAMS = ROOT / "harness" / "tests" / "programs"      # the self-tests' broken programs
+
+
+class Background:
+    """Compiles started ahead of the tests that need them, beside the runs: windows.h costs
+    most of a second per program, and a run mostly waits for Wine. Each compile once."""
+
+    def __init__(self, labs_dir: Path, build_dir: Path, workers: int):
+        self.labs_dir, self.build_dir = labs_dir, build_dir
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.jobs = {}
+        self.lock = threading.Lock()
+
+    def _compile(self, source: Path, out_dir: Path, **options) -> Future:
+        with self.lock:
+            if (source, out_dir) not in self.jobs:
+                self.jobs[source, out_dir] = self.pool.submit(compile_lab, source, out_dir, **options)
+            return self.jobs[source, out_dir]
+
+    def alone(self, lab) -> Future:
+        """labs/NAME.c built by itself with the plain command, into build/alone/."""
+        return self._compile(self.labs_dir / f"{lab.name}.c", self.build_dir / "alone",
+                             native=lab.native, flags=ALONE_FLAGS)
+
+    def program(self, name: str) -> Future:
+        """harness/tests/programs/NAME.c, with lab.h, into build/selftest/."""
+        return self._compile(PROGRAMS / f"{name}.c", self.build_dir / "selftest",
+                             flags=[*DEFAULT_CFLAGS.split(), "-I", str(ROOT / "labs")])
+
+
+@pytest.fixture(scope="session")
+def background(request, labs_dir, build_dir):
+    """The compiles the selected tests will need, started at the first test: one compiler
+    at a time on two cores (the other runs the labs), more on bigger machines."""
+    work = Background(labs_dir, build_dir, max(1, (os.cpu_count() or 2) - 1))
+    items = request.session.items
+    for lab in request.config.vmlabs_labs:
+        if any(item.name == f"test_compiles_alone[{lab.name}]" for item in items):
+            work.alone(lab)
+    if any(PROGRAMS.parent in Path(item.fspath).parents for item in items):
+        for source in sorted(PROGRAMS.glob("*.c")):
+            work.program(source.stem)
+    yield work
+    work.pool.shutdown(cancel_futures=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_background(background):
+    """Instantiates background at the first test, so that its compiles start at once."""
 
 
 @pytest.fixture(scope="session")

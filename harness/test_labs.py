@@ -6,7 +6,6 @@ import sys
 import pytest
 
 from . import match, report
-from .build import compile_lab
 
 
 def test_case(case, labs_by_name, built, runner, build_dir, record_property):
@@ -32,11 +31,11 @@ def test_case(case, labs_by_name, built, runner, build_dir, record_property):
         pytest.fail(report.failure(case, outcome, verdict, results), pytrace=False)
 
 
-def test_compiles_alone(lab, labs_dir, build_dir):
+def test_compiles_alone(lab, background):
     """Each lab builds by itself, from labs/, with the plain command and -Werror.
-    Into build/alone/, so that an unchanged lab is not compiled again (as make would not)."""
-    exe = compile_lab(labs_dir / f"{lab.name}.c", build_dir / "alone", native=lab.native,
-                      flags=["-Wall", "-Wextra", "-Werror"])
+    Into build/alone/, so that an unchanged lab is not compiled again (as make would not);
+    started in the background at the first test (conftest.Background)."""
+    exe = background.alone(lab).result()
     if not exe.ok:
         pytest.fail(f"{lab.name}.c does not compile warning-free alone:\n"
                     f"$ {' '.join(exe.command)}\n{exe.message}", pytrace=False)
