@@ -29,6 +29,13 @@ PYTEST_FLAGS ?=
 LAB ?=
 ARGS ?=
 
+# Builds run in parallel, one per core (JOBS=1: one at a time; the Wine prefix is created
+# beside the compiles), but never around run-LAB, which reads your terminal.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+ifeq ($(filter run-%,$(MAKECMDGOALS)),)
+MAKEFLAGS += -j$(JOBS)
+endif
+
 # V=1 shows the commands.
 ifeq ($(V),1)
 Q :=
@@ -102,8 +109,13 @@ run-%: $(BUILD)/%.exe prefix
 $(NATIVE_LABS:%=run-%): run-%: $(BUILD)/%
 	$(Q)$< $(ARGS); echo "[$* exited with status $$?]"
 
+# pytest-xdist, when installed, spreads the checks over JOBS workers (not for one LAB); not
+# with SANDBOX=0, where the runs share one wineserver that the first worker to end would stop.
+XDIST = $(if $(filter-out 1,$(JOBS)),$(if $(filter 0,$(SANDBOX)),,$(shell \
+        $(PYTHON) -c 'import xdist' 2>/dev/null && echo -n $(JOBS))))
+
 check: all prefix
-	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB)) $(PYTEST_FLAGS)
+	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
 
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true

@@ -13,6 +13,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+try:
+    import fcntl
+except ImportError:             # Windows: no parallel checks to keep apart
+    fcntl = None
+
 DEFAULT_CC = "x86_64-w64-mingw32-gcc"
 DEFAULT_CFLAGS = "-std=c11 -O2 -Wall -Wextra -Wpedantic -Werror"
 DEFAULT_HOSTCC = "gcc"
@@ -54,6 +59,20 @@ def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -
     command = (*cc, *(default_flags if flags is None else flags), "-o", str(exe), str(source))
     if not source.exists():
         return Built(False, exe, command, f"{source} does not exist")
+    try:
+        exe.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(exe.with_name(f".{exe.name}.lock"), "w")
+    except OSError as e:
+        return Built(False, exe, command, f"cannot build into {exe.parent}: {e.strerror}")
+    with lock:
+        if fcntl:
+            # Parallel checks (pytest -n, two terminals) build each program once: the
+            # second waits, then finds it built.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _compile(source, exe, cc, command)
+
+
+def _compile(source: Path, exe: Path, cc, command) -> Built:
     stamp = exe.with_name(exe.name + ".cmd")
     inputs = [source, source.with_name("lab.h")]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
@@ -63,7 +82,6 @@ def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None) -
         return Built(True, exe, command, "")
     temporary = exe.with_name(f".{exe.name}.{os.getpid()}.{threading.get_ident()}")
     try:
-        exe.parent.mkdir(parents=True, exist_ok=True)
         result = subprocess.run([*command[:-3], "-o", str(temporary), str(source)],
                                 capture_output=True, text=True, timeout=120)
     except FileNotFoundError:

@@ -1,6 +1,8 @@
 """The harness's own tests: their broken programs, built once per session."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 
@@ -13,4 +15,16 @@ def program(background):
         exe = background.program(name).result()
         assert exe.ok, f"{name}.c does not compile:\n{exe.message}"
         return exe.exe.resolve()
+    return get
+
+
+@pytest.fixture
+def own_copy(program, tmp_path):
+    """name -> a copy of that program for this test alone, at a path no other run has: what
+    is left of its runs can be told from what other tests, at the same time, are running."""
+    def get(name):
+        copy = tmp_path / f"{name}.exe"
+        if not copy.exists():
+            shutil.copy2(program(name), copy)
+        return copy
     return get

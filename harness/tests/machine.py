@@ -1,7 +1,8 @@
 """What a run may have left on the machine: processes still running, files outside its folder.
 
-Checked by absolute path, never by a bare name: other checkouts run the same programs at
-the same time, and their processes are not ours to count (or to kill).
+A test runs its own copy of a program, at a path no other run has (its tmp_path), and looks
+for that path, never a bare name: other tests (pytest -n) and other checkouts run the same
+programs at the same time, and their processes are not ours to count, or to kill.
 """
 from __future__ import annotations
 
@@ -19,33 +20,34 @@ def _running(pid: str) -> bool:
         return False
 
 
-def processes(needle: str) -> list:
-    """Running processes whose command line or environment contains needle."""
+def processes(exe: Path) -> list:
+    """Running processes of exe: those whose command line names it, and those in a sandbox
+    (another mount namespace) where it exists, such as the sandbox's own wineserver."""
+    exe = str(Path(exe).resolve())
+    own = os.stat("/proc/self/ns/mnt").st_ino
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         if int(pid) == os.getpid():
             continue
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                text = f.read()
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                text += f.read()
+                named = exe.encode() in f.read()
+            inside = os.stat(f"/proc/{pid}/ns/mnt").st_ino != own and \
+                os.path.exists(f"/proc/{pid}/root{exe}")
         except OSError:
             continue
-        if needle.encode() in text and _running(pid):
+        if (named or inside) and _running(pid):
             found.append(int(pid))
     return found
 
 
-def leftovers(*needles: str, grace: float = 1.0) -> dict:
-    """needle -> pids still running after a grace period (a killed sandbox takes a moment
-    to be torn down). Empty when the machine is as it was."""
+def leftovers(exe: Path, grace: float = 1.0) -> list:
+    """The processes of exe still running after a grace period (a killed sandbox takes a
+    moment to be torn down). Empty when the machine is as it was."""
     deadline = time.monotonic() + grace
-    while True:
-        found = {n: pids for n in needles if (pids := processes(n))}
-        if not found or time.monotonic() >= deadline:
-            return found
+    while (found := processes(exe)) and time.monotonic() < deadline:
         time.sleep(0.05)
+    return found
 
 
 def windows_path(path: Path) -> str:

@@ -38,19 +38,19 @@ def sandboxed(runner):
 
 
 @pytest.fixture
-def hostile(sandboxed, program):
-    """Runs hostile.c; afterwards, nothing of it may still be running: not the program, not
-    a copy it started, not a wineserver of the sandbox."""
-    exe = program("hostile")
-    prefix = f"WINEPREFIX={sandboxed.prefix.resolve()}" if sandboxed.wine else str(exe)
+def hostile(sandboxed, own_copy):
+    """Runs this test's copy of hostile.c; afterwards, nothing of it may still be running:
+    not the program, not a copy it started, not its sandbox's wineserver."""
+    exe = own_copy("hostile")
 
     def run(*args, stdin="", timeout=5):
         started = time.monotonic()
         outcome = sandboxed.run(exe, args, stdin, timeout)
         assert time.monotonic() - started < timeout + 3, "not stopped in bounded time"
         return outcome
+    run.exe = exe
     yield run
-    assert not leftovers(str(exe), prefix), "processes of the sandbox outlived it"
+    assert not leftovers(exe), "processes of the sandbox outlived it"
 
 
 def judged(run, name):
@@ -137,13 +137,13 @@ def test_reading_outside_its_folder_is_refused(hostile, build_dir, tmp_path):
         assert f"list {windows_path(path)}: refused" in outcome.stdout, outcome.stdout
 
 
-def test_deleting_outside_its_folder_is_refused(hostile, program, build_dir):
+def test_deleting_outside_its_folder_is_refused(hostile, build_dir):
     canary = build_dir / "selftest" / f"canary-{uuid.uuid4().hex}.txt"
     canary.write_text("still here\n")
     try:
-        outcome = hostile("delete", windows_path(program("hostile")), windows_path(canary))
+        outcome = hostile("delete", windows_path(hostile.exe), windows_path(canary))
         assert outcome.stdout.count(": refused") == 2, outcome.stdout
-        assert canary.read_text() == "still here\n" and program("hostile").exists()
+        assert canary.read_text() == "still here\n" and hostile.exe.exists()
     finally:
         canary.unlink()
 

@@ -42,16 +42,16 @@ def strict(runner):
 
 
 @pytest.mark.parametrize("ending", CRASH.cases, ids=[c.name for c in CRASH.cases])
-def test_each_ending_is_named(ending, strict, program):
+def test_each_ending_is_named(ending, strict, own_copy):
     case = ending
-    exe = program("crash")
+    exe = own_copy("crash")
     outcome = strict.run(exe, case.args, case.stdin, case.timeout)
     verdict = match.judge(case, outcome)
     assert verdict.passed, report.failure(case, outcome, verdict)
     label, words = NAMED[case.name]
     assert outcome.label == label
     assert words in outcome.explain(), outcome.explain()
-    assert not leftovers(str(exe))
+    assert not leftovers(exe)
 
 
 def test_every_outcome_has_an_explanation():

@@ -64,15 +64,15 @@ def test_lab_reported_and_unhandled_faults_are_the_same_outcome(runner, program,
         assert outcome.address is not None and outcome.address % 4096 == 0
 
 
-def test_hang_is_a_timeout_and_leaves_nothing_running(runner, program):
-    exe = program("hang")
+def test_hang_is_a_timeout_and_leaves_nothing_running(runner, own_copy):
+    exe = own_copy("hang")
     started = time.monotonic()
     c, outcome, verdict = judged(runner, exe, "quick")
     assert outcome.kind == "timeout"
     assert time.monotonic() - started < c.timeout + 5
     assert not verdict.passed and "expected exit 0, got timeout" in report.failure(c, outcome, verdict)
     assert outcome.stdout == "reserved:   0x0000000000010000\n"     # what it printed is kept
-    left = leftovers(str(exe))
-    for pid in left.get(str(exe), []):
+    left = leftovers(exe)
+    for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "the hung program was still running after its timeout"
