@@ -62,7 +62,7 @@ endif
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH
 
-.PHONY: all run check deps clean help prefix
+.PHONY: all run check bench deps clean help prefix
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -91,7 +91,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check prefix,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check bench prefix,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX): | deps
 endif
 
@@ -117,6 +117,10 @@ XDIST = $(if $(filter-out 1,$(JOBS)),$(if $(filter 0,$(SANDBOX)),,$(shell \
 check: all prefix
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
 
+# How fast make check is against what it cannot avoid; writes BENCHMARKS.md (~2 minutes).
+bench: all prefix
+	$(Q)$(PYTHON) -m harness.bench
+
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
 	rm -rf $(BUILD)
@@ -131,6 +135,7 @@ help:
 	@echo "  make run-LAB        run one lab, standard input from the terminal; ARGS=\"...\""
 	@echo "                      e.g. make run-reserve_commit ARGS=commit"
 	@echo "  make                build every lab into $(BUILD)/"
+	@echo "  make bench          time make check against its floor; writes BENCHMARKS.md"
 	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
 	@echo ""
