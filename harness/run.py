@@ -327,8 +327,9 @@ class Sandbox:
     run) from one run to the next, and its clients must share its pid namespace (it signals
     and reads the memory of processes by the pids they report). A server per run shares
     nothing. With wineboot disabled (WINEDLLOVERRIDES wineboot.exe=d: no services, no prefix
-    update) a fresh server costs about 40 ms more than a warm one, not the 500 ms of a cold
-    start with services; `make bench` measures it.
+    update) a fresh server costs some 20-40 ms, not the 500 ms of a cold start with services;
+    with bwrap's own 10-15 ms, a sandboxed run costs about 60 ms more than one on a warm
+    shared server (`make bench` measures it).
 
     The prefix is bound read-only: Wine runs with it (the registry is loaded into the
     server's memory and never saved, since the server is killed with the sandbox), and no
