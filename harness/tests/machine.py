@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+from ..run import SCRATCH
+
 
 def _running(pid: str) -> bool:
     """Alive and not a zombie (a zombie has ended; only its parent has not collected it)."""
@@ -21,8 +23,10 @@ def _running(pid: str) -> bool:
 
 
 def processes(exe: Path) -> list:
-    """Running processes of exe: those whose command line names it, and those in a sandbox
-    (another mount namespace) where it exists, such as the sandbox's own wineserver."""
+    """Running processes of exe: those whose command line names it, and those in its
+    sandbox, such as the sandbox's own wineserver: another mount namespace, one with the
+    sandbox's scratch folder, where exe exists (other processes that see this machine's
+    /tmp, in a bwrap --bind / / for instance, have no scratch folder)."""
     exe = str(Path(exe).resolve())
     own = os.stat("/proc/self/ns/mnt").st_ino
     found = []
@@ -33,6 +37,7 @@ def processes(exe: Path) -> list:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 named = exe.encode() in f.read()
             inside = os.stat(f"/proc/{pid}/ns/mnt").st_ino != own and \
+                os.path.isdir(f"/proc/{pid}/root{SCRATCH}") and \
                 os.path.exists(f"/proc/{pid}/root{exe}")
         except OSError:
             continue
@@ -48,6 +53,19 @@ def leftovers(exe: Path, grace: float = 1.0) -> list:
     while (found := processes(exe)) and time.monotonic() < deadline:
         time.sleep(0.05)
     return found
+
+
+def describe(pids) -> str:
+    """pid: command line, for a message."""
+    lines = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                command = f.read().replace(b"\0", b" ").decode(errors="replace")
+            lines.append(f"{pid}: {command[:120]}")
+        except OSError:
+            lines.append(f"{pid}: (gone)")
+    return "; ".join(lines)
 
 
 def windows_path(path: Path) -> str:

@@ -18,7 +18,7 @@ import pytest
 
 from .. import cases, match, report
 from ..run import Limits
-from .machine import leftovers, windows_path
+from .machine import describe, leftovers, windows_path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -50,7 +50,8 @@ def hostile(sandboxed, own_copy):
         return outcome
     run.exe = exe
     yield run
-    assert not leftovers(exe), "processes of the sandbox outlived it"
+    left = leftovers(exe)
+    assert not left, f"processes of the sandbox outlived it: {describe(left)}"
 
 
 def judged(run, name):
