@@ -54,6 +54,16 @@ def test_each_ending_is_named(ending, strict, own_copy):
     assert not leftovers(exe)
 
 
+def test_a_silent_exit_1_is_run_twice_in_the_sandbox(strict, own_copy):
+    """About one sandboxed start of Wine in a thousand ends at once, status 1, not a word
+    (harness/run.py, Runner.run): such a run is made once more, and the report says so."""
+    if strict.sandbox is None:
+        pytest.skip("SANDBOX=0: runs are not repeated")
+    outcome = strict.run(own_copy("crash"), ["exit1"], "", 5)
+    assert (outcome.kind, outcome.code) == ("exit", 1)
+    assert "run twice" in outcome.source
+
+
 def test_every_outcome_has_an_explanation():
     """The labels runs produce, and those grading decides (no run), all explained."""
     labels = {label for label, _ in NAMED.values()} | {

@@ -9,6 +9,7 @@
  *   crash abort-bare               abort() alone: under Wine, status 3 and not a word
  *   crash assert                   a failed assert(): its message, then abort()
  *   crash exit3                    exit(3): the same status as abort-bare
+ *   crash exit1                    exit(1), not a word: what a start of Wine that failed looks like
  *   crash cpu                      two threads spinning: the CPU-time limit, before the wall time
  *
  * Nothing but `abort` calls lab_start(): the others are faults nobody catches.
@@ -79,11 +80,14 @@ int main(int argc, char **argv)
         assert(zero == 1);
     } else if (strcmp(mode, "exit3") == 0) {
         exit(3);
+    } else if (strcmp(mode, "exit1") == 0) {
+        exit(1);
     } else if (strcmp(mode, "cpu") == 0) {
         CreateThread(NULL, 0, spin, NULL, 0, NULL);
         spin(NULL);
     } else {
-        usage("crash read|write|execute|guard|stack|divide|illegal|abort|abort-bare|assert|exit3|cpu");
+        usage("crash read|write|execute|guard|stack|divide|illegal|abort|abort-bare|assert|exit3|"
+              "exit1|cpu");
     }
     printf("still here: the mode %s did not end the program\n", mode);
     return 0;
