@@ -341,10 +341,16 @@ class Sandbox:
         self.limits = limits
         self.prefix = Path(prefix).resolve() if prefix else None
         self.extra_binds = []           # a Wine installed outside /usr (e.g. /opt/wine)
-        if wine:
-            found = shutil.which(wine[0])
-            real = Path(os.path.realpath(found)) if found else None
-            if real and not str(real).startswith("/usr/"):
+        self.wine = list(wine) if wine else None
+        self.wineserver = "wineserver"
+        if wine and shutil.which(wine[0]):
+            # Found here, by absolute path: the sandbox's PATH is /usr/bin:/bin. Its server
+            # is the wineserver beside it: another version would refuse its clients.
+            real = Path(os.path.realpath(shutil.which(wine[0])))
+            self.wine = [str(real), *wine[1:]]
+            if (real.parent / "wineserver").exists():
+                self.wineserver = str(real.parent / "wineserver")
+            if not str(real).startswith("/usr/"):
                 self.extra_binds.append(str(real.parent.parent))
         self.disable_userns = True      # bwrap >= 0.8; dropped by probe() when older
 
@@ -579,13 +585,14 @@ class Runner:
         if not self.sandbox:
             return subprocess.Popen(command, env=self.environment(), **options), None
         exe = Path(exe).resolve()
-        inner = self.command(exe, args, native)
+        inner = [str(exe), *args]
         if self.wine and not native:
             # The run's wineserver, started first with its output on /dev/null: started by
             # the program instead, it inherits the program's stderr, and a server that lives
             # long enough to exit by itself writes "could not save registry branch ...:
             # Read-only file system" into it. -p: it stays until the sandbox dies.
-            inner = ["sh", "-c", 'wineserver -p </dev/null >/dev/null 2>&1; exec "$@"', "run", *inner]
+            inner = ["sh", "-c", '"$0" -p </dev/null >/dev/null 2>&1; exec "$@"',
+                     self.sandbox.wineserver, *self.sandbox.wine, *inner]
         env = self.sandbox.environment({} if native or not self.wine else
                                        self.wine_environment(sandboxed=True))
         info_read, info_write = os.pipe()
