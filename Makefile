@@ -92,7 +92,7 @@ $(PREFIX): | $(BUILD)/.dir
 
 # run and check install what is missing first; the builds wait for that.
 ifneq ($(filter run run-% check bench prefix,$(MAKECMDGOALS)),)
-$(EXES) $(PREFIX): | deps
+$(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
 deps:
@@ -114,7 +114,14 @@ $(NATIVE_LABS:%=run-%): run-%: $(BUILD)/%
 XDIST = $(if $(filter-out 1,$(JOBS)),$(if $(filter 0,$(SANDBOX)),,$(shell \
         $(PYTHON) -c 'import xdist' 2>/dev/null && echo -n $(JOBS))))
 
-check: all prefix
+# What make check's tests compile besides the labs (each lab alone, the self-test programs),
+# built beside the Wine prefix, when a core is free; the tests find them built.
+PREBUILT := $(BUILD)/.prebuilt
+$(PREBUILT): $(wildcard labs/*.c labs/lab.h harness/tests/programs/*.c) | $(BUILD)/.dir
+	$(say) PREBUILD "each lab alone, the self-test programs"
+	$(Q)$(PYTHON) -m harness.build $(JOBS) && touch $@
+
+check: all prefix $(if $(LAB),,$(PREBUILT))
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
 
 # How fast make check is against what it cannot avoid; writes BENCHMARKS.md (~2 minutes).

@@ -100,6 +100,22 @@ def _compile(source: Path, exe: Path, cc, command) -> Built:
     return Built(True, exe, command, message)
 
 
+HARNESS = Path(__file__).resolve().parent
+ALONE_FLAGS = ["-Wall", "-Wextra", "-Werror"]          # the README's one-line command
+PROGRAMS = HARNESS / "tests" / "programs"               # the self-tests' broken programs
+
+
+def compile_alone(source: Path, build_dir: Path, native: bool = False) -> Built:
+    """labs/NAME.c built by itself, with the plain command, into BUILD/alone/."""
+    return compile_lab(source, Path(build_dir) / "alone", native=native, flags=ALONE_FLAGS)
+
+
+def compile_program(source: Path, build_dir: Path) -> Built:
+    """A self-test program (harness/tests/programs/NAME.c, with lab.h) into BUILD/selftest/."""
+    return compile_lab(source, Path(build_dir) / "selftest",
+                       flags=[*DEFAULT_CFLAGS.split(), "-I", str(HARNESS.parent / "labs")])
+
+
 class BuildFolderError(Exception):
     """The build folder cannot be written: the message says which folder and why."""
 
@@ -125,3 +141,25 @@ def check_build_folder(folder: Path, probe_bytes: int = 1 << 20):
             probe.unlink()
         except OSError:
             pass
+
+
+def prebuild(build_dir: Path, workers: int):
+    """What make check's tests compile besides the labs: every lab alone and every self-test
+    program, `workers` at a time. Whatever does not compile is left to its test to report."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .cases import CaseError, load_all
+    try:
+        native = {lab.name for lab in load_all(HARNESS.parent / "expected") if lab.native}
+    except CaseError:
+        native = set()              # make check says what is wrong with the case files
+    jobs = [(compile_alone, source, build_dir, source.stem in native)
+            for source in sorted((HARNESS.parent / "labs").glob("*.c"))]
+    jobs += [(compile_program, source, build_dir) for source in sorted(PROGRAMS.glob("*.c"))]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda job: job[0](*job[1:]), jobs))
+
+
+if __name__ == "__main__":
+    # make check: build, beside the labs and the Wine prefix, what its tests will compile.
+    import sys
+    prebuild(Path(os.environ.get("BUILD") or "build"), int(sys.argv[1]) if len(sys.argv) > 1 else 2)

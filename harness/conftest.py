@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from . import cases as cases_mod
-from .build import DEFAULT_CFLAGS, BuildFolderError, check_build_folder, compile_lab
+from .build import (PROGRAMS, BuildFolderError, check_build_folder, compile_alone,
+                    compile_lab, compile_program)
 from .run import ConfigError, Limits, Runner, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,10 +83,6 @@ def runner(build_dir):
     r.stop()
 
 
-ALONE_FLAGS = ["-Wall", "-Wextra", "-Werror"]          # the README's one-line command
-PROGRAMS = ROOT / "harness" / "tests" / "programs"      # the self-tests' broken programs
-
-
 class Background:
     """Compiles started ahead of the tests that need them, beside the runs: windows.h costs
     most of a second per program, and a run mostly waits for Wine. Each compile once."""
@@ -96,21 +93,19 @@ class Background:
         self.jobs = {}
         self.lock = threading.Lock()
 
-    def _compile(self, source: Path, out_dir: Path, **options) -> Future:
+    def _compile(self, how, source: Path, *options) -> Future:
         with self.lock:
-            if (source, out_dir) not in self.jobs:
-                self.jobs[source, out_dir] = self.pool.submit(compile_lab, source, out_dir, **options)
-            return self.jobs[source, out_dir]
+            if (how, source) not in self.jobs:
+                self.jobs[how, source] = self.pool.submit(how, source, self.build_dir, *options)
+            return self.jobs[how, source]
 
     def alone(self, lab) -> Future:
         """labs/NAME.c built by itself with the plain command, into build/alone/."""
-        return self._compile(self.labs_dir / f"{lab.name}.c", self.build_dir / "alone",
-                             native=lab.native, flags=ALONE_FLAGS)
+        return self._compile(compile_alone, self.labs_dir / f"{lab.name}.c", lab.native)
 
     def program(self, name: str) -> Future:
         """harness/tests/programs/NAME.c, with lab.h, into build/selftest/."""
-        return self._compile(PROGRAMS / f"{name}.c", self.build_dir / "selftest",
-                             flags=[*DEFAULT_CFLAGS.split(), "-I", str(ROOT / "labs")])
+        return self._compile(compile_program, PROGRAMS / f"{name}.c")
 
 
 @pytest.fixture(scope="session")
