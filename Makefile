@@ -98,7 +98,7 @@ endif
 deps:
 	$(Q)sh harness/deps.sh
 
-run: all prefix
+run: prefix all
 	$(Q)$(PYTHON) -m harness.demo $(LAB)
 
 run-%: $(BUILD)/%.exe prefix
@@ -121,11 +121,11 @@ $(PREBUILT): $(wildcard labs/*.c labs/lab.h harness/tests/programs/*.c) | $(BUIL
 	$(say) PREBUILD "each lab alone, the self-test programs"
 	$(Q)$(PYTHON) -m harness.build $(JOBS) && touch $@
 
-check: all prefix $(if $(LAB),,$(PREBUILT))
+check: prefix all $(if $(LAB),,$(PREBUILT))
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
 
 # How fast make check is against what it cannot avoid; writes BENCHMARKS.md (~2 minutes).
-bench: all prefix
+bench: prefix all
 	$(Q)$(PYTHON) -m harness.bench
 
 clean:
