@@ -232,6 +232,13 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, loads) -> str:
         f"| `make check` again in that clone | {fresh['warm']:.1f} | floor | "
         f"{fresh['warm'] / floor_['total']:.2f} |",
         "",
+        "Warm, `make check` compiles nothing (no lab changed), so it can take less than the "
+        "floor, which compiles every lab. What it adds to the floor's bare runs is the sandbox "
+        "(below), the judging of every case, and its own tests: broken and hostile programs, "
+        "two of which wait for their timeout (2 s and 1 s). It runs on every core (pytest-xdist); "
+        "the floor, one thing at a time. On a fresh clone it also builds each lab a second time "
+        "(alone, with the README's command) and the self-test programs, beside the Wine prefix.",
+        "",
         "## The sandbox's own cost",
         "",
         f"One small program (harness/tests/programs/hello.c) run {SANDBOX_RUNS} times through "
