@@ -57,7 +57,7 @@ EXES += $(WINDOWS_LABS:%=$(BUILD)/i686/%.exe) $(WINDOWS_LABS:%=$(BUILD)/i686-laa
 endif
 
 # What the harness needs to build and run exactly what make builds, and how it runs them:
-# SANDBOX=0 runs without bwrap (only code you trust); TIMEOUT (s, a case that sets none),
+# SANDBOX=0 runs without bwrap (only code you trust); TIMEOUT (s, at most, for any case),
 # CPUTIME (s), MEMORY, PROCS, OUTPUT, SCRATCH (sizes: 64M, 1G) are the limits of a run.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH
@@ -149,6 +149,6 @@ help:
 	@echo "  variables: CC=$(CC) CFLAGS=\"$(CFLAGS)\" RUNNER=$(RUNNER)"
 	@echo "             ARCH=i686 also builds 32-bit versions; V=1 shows commands"
 	@echo "  sandbox:   every run in bwrap; SANDBOX=0 runs without (only code you trust)"
-	@echo "  limits:    TIMEOUT=10 (s) CPUTIME=(timeout + 1 s) MEMORY=1G PROCS=32"
+	@echo "  limits:    TIMEOUT=(each case's, 10 s) CPUTIME=(timeout + 1 s) MEMORY=1G PROCS=32"
 	@echo "             OUTPUT=1M SCRATCH=64M, per run (README: The sandbox)"
 	@echo "  labs:      $(LABS)"

@@ -33,7 +33,7 @@ EXCEPTIONS = {
 }
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
-DEFAULT_TIMEOUT = 10.0          # seconds, for a case that sets none; TIMEOUT=N changes it
+DEFAULT_TIMEOUT = 10.0          # seconds, for a case that sets none; TIMEOUT=N caps every case
 
 
 class CaseError(ValueError):
@@ -187,22 +187,24 @@ def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
     return Variant(name, platform, expect, stderr, outcome, tuple(checks))
 
 
-def default_timeout(env=None) -> float:
-    """TIMEOUT from make or the environment, else DEFAULT_TIMEOUT."""
+def timeout_cap(env=None) -> float:
+    """TIMEOUT from make or the environment: at most this many seconds for any case (as
+    grading reads it too); infinity when not set."""
     text = (os.environ if env is None else env).get("TIMEOUT") or ""
     if not text:
-        return DEFAULT_TIMEOUT
+        return math.inf
     try:
         value = float(text)
     except ValueError:
         value = -1
     if not (value > 0 and math.isfinite(value)):
-        raise CaseError(f"TIMEOUT={text!r}: expected a positive number of seconds (the time "
-                        f"limit of a case that sets none; default {DEFAULT_TIMEOUT:g})")
+        raise CaseError(f"TIMEOUT={text!r}: expected a positive number of seconds (at most "
+                        f"this long for any case; default: each case's own, {DEFAULT_TIMEOUT:g} "
+                        f"when it sets none)")
     return value
 
 
-def _case(lab: str, table: dict, fail, timeout: float = DEFAULT_TIMEOUT) -> Case:
+def _case(lab: str, table: dict, fail, cap: float = math.inf) -> Case:
     unknown = set(table) - CASE_KEYS
     if unknown:
         fail(f"unknown key(s) {', '.join(sorted(unknown))}; a case has {', '.join(sorted(CASE_KEYS))}")
@@ -234,7 +236,7 @@ def _case(lab: str, table: dict, fail, timeout: float = DEFAULT_TIMEOUT) -> Case
     if not variants:
         variants.append(_variant({}, base, fail))
     return Case(lab, name, tuple(args), _stdin(table.get("stdin"), fail),
-                float(table.get("timeout", timeout)), int(table.get("points", 1)),
+                min(float(table.get("timeout", DEFAULT_TIMEOUT)), cap), int(table.get("points", 1)),
                 table.get("hint", ""), table.get("demo"), table.get("lesson"),
                 tuple(variants), "")
 
@@ -245,7 +247,7 @@ def load_lab(path: Path) -> Lab:
     except (OSError, UnicodeDecodeError) as e:
         raise CaseError(f"{path}:1: cannot be read: {getattr(e, 'strerror', None) or e}") from None
     lab = path.stem
-    timeout = default_timeout()
+    cap = timeout_cap()
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -271,7 +273,7 @@ def load_lab(path: Path) -> Lab:
         if not isinstance(table, dict):
             failer(None)("case must be a table: write each case as [[case]]")
         name = table.get("name") if isinstance(table.get("name"), str) else None
-        case = _case(lab, table, failer(name), timeout)
+        case = _case(lab, table, failer(name), cap)
         if case.name in seen:
             failer(name)(f"a second case named {case.name!r}")
         seen.add(case.name)
