@@ -32,10 +32,18 @@ PYTEST ?= $(PYTHON) -m pytest
 PYTEST_FLAGS ?=
 LAB ?=
 ARGS ?=
-# Grading (README: For instructors). SEED, JOBS, TIMEOUT and EXPECTED_HIDDEN reach the
-# harness through the environment: make passes command-line variables on.
+# Grading (README: For instructors). SEED, TIMEOUT and EXPECTED_HIDDEN reach the harness
+# through the environment: make passes command-line variables on.
 SUBMISSION ?=
 SUBMISSIONS ?=
+
+# JOBS: how many at once, everywhere: compiles (make -j), make check's workers (pytest-xdist)
+# and the labs grade and grade-all run at once. Default: one per core; JOBS=1: one at a time.
+# Never make -j around run-LAB, which reads your terminal.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+ifeq ($(filter run-%,$(MAKECMDGOALS)),)
+MAKEFLAGS += -j$(JOBS)
+endif
 
 # V=1 shows the commands.
 ifeq ($(V),1)
@@ -56,11 +64,15 @@ EXES := $(WINDOWS_LABS:%=$(BUILD)/%.exe) $(NATIVE_LABS:%=$(BUILD)/%)
 ifeq ($(ARCH),i686)
 EXES += $(WINDOWS_LABS:%=$(BUILD)/i686/%.exe) $(WINDOWS_LABS:%=$(BUILD)/i686-laa/%.exe)
 endif
+PREBUILT := $(BUILD)/.prebuilt
 
-# What the harness needs to build and run exactly what make builds.
+# What the harness needs to build and run exactly what make builds, and how it runs them:
+# SANDBOX=0 runs without bwrap (only code you trust); TIMEOUT (s, at most, for any case),
+# CPUTIME (s), MEMORY, PROCS, OUTPUT, SCRATCH (sizes: 64M, 1G) are the limits of a run.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
+export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check grade grade-all starter gradescope deps clean help prefix handouts
+.PHONY: all run check bench grade grade-all starter gradescope deps clean help prefix handouts
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -89,14 +101,14 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check grade grade-all prefix,$(MAKECMDGOALS)),)
-$(EXES) $(PREFIX): | deps
+ifneq ($(filter run run-% check bench grade grade-all prefix,$(MAKECMDGOALS)),)
+$(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
 deps:
 	$(Q)sh harness/deps.sh
 
-run: all prefix
+run: prefix all
 	$(Q)$(PYTHON) -m harness.demo $(LAB)
 
 run-%: prefix
@@ -107,10 +119,25 @@ run-%: prefix
 	    $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe) $(ARGS); \
 	    echo "[$* exited with status $$?]"
 
-check: all prefix
-	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB)) $(PYTEST_FLAGS)
+# pytest-xdist, when installed, spreads the checks over JOBS workers (not for one LAB); not
+# with SANDBOX=0, where the runs share one wineserver that the first worker to end would stop.
+XDIST = $(if $(filter-out 1,$(JOBS)),$(if $(filter 0,$(SANDBOX)),,$(shell \
+        $(PYTHON) -c 'import xdist' 2>/dev/null && echo -n $(JOBS))))
 
-handouts: all prefix
+# What make check's tests compile besides the labs (each lab alone, the self-test programs),
+# built beside the Wine prefix, when a core is free; the tests find them built.
+$(PREBUILT): $(wildcard labs/*.c labs/lab.h harness/tests/programs/*.c) | $(BUILD)/.dir
+	$(say) PREBUILD "each lab alone, the self-test programs"
+	$(Q)$(PYTHON) -m harness.build $(JOBS) && touch $@
+
+check: prefix all $(if $(LAB),,$(PREBUILT))
+	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
+
+# How fast make check is against what it cannot avoid; writes BENCHMARKS.md (~2 minutes).
+bench: prefix all
+	$(Q)$(PYTHON) -m harness.bench
+
+handouts: prefix all
 	$(Q)$(PYTHON) -m harness.handouts $(LAB)
 
 # The grader's status: 0 full marks, 1 points lost, 2 grading could not run (make itself
@@ -147,7 +174,8 @@ help:
 	@echo "                      e.g. make run-reserve_commit ARGS=commit"
 	@echo "  make                build every lab into $(BUILD)/"
 	@echo "  make handouts       refresh the captured outputs in labs/*.md (LAB=name: one lab's)"
-	@echo "  make deps           install MinGW-w64, Wine and pytest (apt-get; asks sudo)"
+	@echo "  make bench          time make check against its floor; writes BENCHMARKS.md"
+	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
 	@echo ""
 	@echo "for instructors (README.md, For instructors):"
@@ -161,4 +189,8 @@ help:
 	@echo ""
 	@echo "  variables: CC=$(CC) CFLAGS=\"$(CFLAGS)\" RUNNER=$(RUNNER)"
 	@echo "             ARCH=i686 also builds 32-bit versions; V=1 shows commands"
+	@echo "             JOBS=$(JOBS): how many at once (compiles, checks, labs graded)"
+	@echo "  sandbox:   every run in bwrap; SANDBOX=0 runs without (only code you trust)"
+	@echo "  limits:    TIMEOUT=(each case's, 10 s) CPUTIME=(timeout + 1 s) MEMORY=1G PROCS=32"
+	@echo "             OUTPUT=1M SCRATCH=64M, per run (README: The sandbox)"
 	@echo "  labs:      $(LABS)"

@@ -2,10 +2,20 @@
 
 The compiler and flags come from the Makefile through the environment (CC, CFLAGS for the
 Windows labs; HOSTCC, HOSTCFLAGS for the native ones), so `make check` and the harness
-build the same thing; an executable newer than its sources is reused.
+build the same thing. Every build is atomic (the compiler writes a temporary name, renamed
+when it succeeded) and locked (parallel checks, grade-all's workers, two terminals: the
+same program is compiled once, the others wait and find it built):
+
+  compile_lab         a lab from its folder (labs/NAME.c, lab.h beside it) into a build
+                      folder; reused while it is newer than its sources and its stamp
+                      (NAME.exe.cmd) names the same compiler, flags and source
+  compile_32          the same, 32-bit (make ARCH=i686)
+  compile_submission  a student's NAME.c with the reference lab.h, into the cache
+                      (build/cache/), by content: one compile per distinct file
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shlex
@@ -14,6 +24,11 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:             # Windows: no parallel checks to keep apart
+    fcntl = None
 
 DEFAULT_CC = "x86_64-w64-mingw32-gcc"
 DEFAULT_CFLAGS = "-std=c11 -O2 -Wall -Wextra -Wpedantic -Werror"
@@ -56,10 +71,28 @@ def exe_name(lab: str, native: bool) -> str:
     return lab if native else f"{lab}.exe"
 
 
+def _temporary(path: Path) -> Path:
+    """A name beside path that no other process or thread uses."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path):
+    """Held by one process (and thread) at a time: the others wait. Raises OSError when the
+    lock file cannot be created."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        if fcntl:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None, cc=None) -> Built:
     """Compiles source (labs/NAME.c, with lab.h beside it) into out_dir, unless the
-    executable there is already newer than both. flags replace the default flags;
-    cc (a command list) replaces the compiler."""
+    executable there is already newer than both (and, when this function built it, was
+    built from the same source with the same compiler and flags: kept in NAME.exe.cmd
+    beside it; another --labs-dir builds again). flags replace the default flags; cc (a
+    command list) replaces the compiler."""
     source = Path(source)
     exe = Path(out_dir) / exe_name(source.stem, native)
     default_cc, default_flags = toolchain(native)
@@ -67,15 +100,30 @@ def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None, c
     command = (*cc, *(default_flags if flags is None else flags), "-o", str(exe), str(source))
     if not source.exists():
         return Built(False, exe, command, f"{source} does not exist")
+    try:
+        with _locked(exe.with_name(f".{exe.name}.lock")):
+            return _build(source, exe, command)
+    except OSError as e:
+        return Built(False, exe, command, f"cannot build into {exe.parent}: {e.strerror}")
+
+
+def _build(source: Path, exe: Path, command) -> Built:
+    stamp = exe.with_name(exe.name + ".cmd")
     inputs = [source, source.with_name("lab.h")]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
-    if exe.exists() and exe.stat().st_mtime >= newest:
+    compiler = shlex.join([*command[:-3], str(source.resolve())])    # not the output's path
+    if exe.exists() and exe.stat().st_mtime >= newest and \
+            (not stamp.exists() or stamp.read_text() == compiler):
         return Built(True, exe, command, "")
-    exe.parent.mkdir(parents=True, exist_ok=True)
-    ok, message = _compile(command)
+    temporary = _temporary(exe)
+    ok, message = _compile([*command[:-3], "-o", str(temporary), str(source)])
+    message = message.replace(str(temporary), str(exe))
     if not ok:
-        exe.unlink(missing_ok=True)
-    return Built(ok, exe, command, message)
+        temporary.unlink(missing_ok=True)
+        return Built(False, exe, command, message)
+    os.replace(temporary, exe)
+    stamp.write_text(compiler)
+    return Built(True, exe, command, message)
 
 
 def _compile(command, cwd=None) -> tuple:
@@ -100,7 +148,8 @@ def compile_submission(source: Path, lab_h: Path, cache: Path, native: bool = Fa
     """Compiles a student's NAME.c next to a copy of the reference lab.h (whatever lab.h
     the student's folder holds is not used), in a folder of the cache named after the
     sources and the command: the same file is compiled once, for every student who
-    handed it in. The command and the compiler's messages name only NAME.c."""
+    handed it in (at the same time too: the others wait for it). The command and the
+    compiler's messages name only NAME.c."""
     source = Path(source)
     cc, default_flags = toolchain(native)
     exe_file = exe_name(source.stem, native)
@@ -112,23 +161,88 @@ def compile_submission(source: Path, lab_h: Path, cache: Path, native: bool = Fa
         digest.update(len(part).to_bytes(8, "little") + part)
     folder = Path(cache) / digest.hexdigest()[:24]
     exe = folder / exe_file
-    if exe.exists():
-        return Built(True, exe, command, (folder / "message.txt").read_text(errors="replace"))
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.with_name(f"{folder.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     try:
-        shutil.copyfile(source, staging / source.name)
-        shutil.copyfile(lab_h, staging / "lab.h")
-        ok, message = _compile(command, cwd=staging)
-        if not ok:
-            return Built(False, exe, command, message)
-        (staging / "message.txt").write_text(message)
+        with _locked(folder.with_name(f".{folder.name}.lock")):
+            if exe.exists():
+                return Built(True, exe, command, (folder / "message.txt").read_text(errors="replace"))
+            staging = _temporary(folder)
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            try:
+                shutil.copyfile(source, staging / source.name)
+                shutil.copyfile(lab_h, staging / "lab.h")
+                ok, message = _compile(command, cwd=staging)
+                if not ok:
+                    return Built(False, exe, command, message)
+                (staging / "message.txt").write_text(message)
+                staging.rename(folder)      # atomic: a reader sees all of it or nothing
+                return Built(True, exe, command, message)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+    except OSError as e:
+        return Built(False, exe, command, f"cannot build into {cache}: {e.strerror}")
+
+
+HARNESS = Path(__file__).resolve().parent
+ALONE_FLAGS = ["-Wall", "-Wextra", "-Werror"]          # the README's one-line command
+PROGRAMS = HARNESS / "tests" / "programs"               # the self-tests' broken programs
+
+
+def compile_alone(source: Path, build_dir: Path, native: bool = False) -> Built:
+    """labs/NAME.c built by itself, with the plain command, into BUILD/alone/."""
+    return compile_lab(source, Path(build_dir) / "alone", native=native, flags=ALONE_FLAGS)
+
+
+def compile_program(source: Path, build_dir: Path) -> Built:
+    """A self-test program (harness/tests/programs/NAME.c, with lab.h) into BUILD/selftest/."""
+    return compile_lab(source, Path(build_dir) / "selftest",
+                       flags=[*DEFAULT_CFLAGS.split(), "-I", str(HARNESS.parent / "labs")])
+
+
+class BuildFolderError(Exception):
+    """The build folder cannot be written: the message says which folder and why."""
+
+
+def check_build_folder(folder: Path, probe_bytes: int = 1 << 20):
+    """Raises BuildFolderError unless folder can be created and written (a probe of
+    probe_bytes is written and removed): a read-only or full build folder is said once,
+    at the start, not as a traceback in the middle of a run."""
+    folder = Path(folder)
+    probe = folder / f".write-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as f:
+            f.write(b"\0" * probe_bytes)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise BuildFolderError(f"cannot write to the build folder {folder}: {e.strerror}. "
+                               f"Make it writable or free some space, or build elsewhere: "
+                               f"make check BUILD=/some/folder") from None
+    finally:
         try:
-            staging.rename(folder)      # atomic: a parallel compile of the same file may win
+            probe.unlink()
         except OSError:
             pass
-        return Built(True, exe, command, message)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+
+
+def prebuild(build_dir: Path, workers: int):
+    """What make check's tests compile besides the labs: every lab alone and every self-test
+    program, `workers` at a time. Whatever does not compile is left to its test to report."""
+    from concurrent.futures import ThreadPoolExecutor
+    from .cases import CaseError, load_all
+    try:
+        native = {lab.name for lab in load_all(HARNESS.parent / "expected") if lab.native}
+    except CaseError:
+        native = set()              # make check says what is wrong with the case files
+    jobs = [(compile_alone, source, build_dir, source.stem in native)
+            for source in sorted((HARNESS.parent / "labs").glob("*.c"))]
+    jobs += [(compile_program, source, build_dir) for source in sorted(PROGRAMS.glob("*.c"))]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda job: job[0](*job[1:]), jobs))
+
+
+if __name__ == "__main__":
+    # make check: build, beside the labs and the Wine prefix, what its tests will compile.
+    import sys
+    prebuild(Path(os.environ.get("BUILD") or "build"), int(sys.argv[1]) if len(sys.argv) > 1 else 2)

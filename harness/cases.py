@@ -5,6 +5,8 @@ The format is described in expected/README.md. Every error names the file and th
 """
 from __future__ import annotations
 
+import math
+import os
 import random
 import re
 import string
@@ -38,6 +40,7 @@ EXCEPTIONS = {
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
 RANDOM_KINDS = ("word",)        # stdin = { random = "word" }
+DEFAULT_TIMEOUT = 10.0          # seconds, for a case that sets none; TIMEOUT=N caps every case
 
 
 class CaseError(ValueError):
@@ -46,23 +49,37 @@ class CaseError(ValueError):
 
 @dataclass(frozen=True)
 class OutcomeSpec:
-    kind: str                # "exit", "exception" or "timeout"
+    kind: str                # "exit", "exception", "abort", "timeout", "output_cut" or "limit"
     code: int | None = None  # exit status, or exception code
     access: str | None = None
+    limit: str | None = None  # for "limit": "cpu" or "processes" (None: either)
 
     def __str__(self):
         if self.kind == "exit":
             return f"exit {self.code}"
-        if self.kind == "timeout":
-            return "timeout"
+        if self.kind in ("timeout", "abort"):
+            return self.kind
+        if self.kind == "output_cut":
+            return "output cut"
+        if self.kind == "limit":
+            return f"limit {self.limit}" if self.limit else "limit"
         name = next((n for n, c in EXCEPTIONS.items() if c == self.code), f"exception 0x{self.code:08X}")
         return f"{name} {self.access}" if self.access else name
+
+
+LIMITS = ("cpu", "processes")
 
 
 def parse_outcome(text: str) -> OutcomeSpec:
     words = text.strip().lower()
     if words == "timeout":
         return OutcomeSpec("timeout")
+    if words == "abort":
+        return OutcomeSpec("abort", 3)
+    if words == "output cut":
+        return OutcomeSpec("output_cut")
+    if words == "limit" or words in (f"limit {name}" for name in LIMITS):
+        return OutcomeSpec("limit", limit=words[6:] or None)
     m = re.fullmatch(r"exit (\d+)", words)
     if m:
         return OutcomeSpec("exit", int(m.group(1)))
@@ -75,7 +92,8 @@ def parse_outcome(text: str) -> OutcomeSpec:
         for access in ACCESSES:
             if words == f"{name} {access}":
                 return OutcomeSpec("exception", code, access)
-    raise ValueError(f"outcome {text!r} is not one of: 'exit N', 'timeout', 'exception 0xC0000094', "
+    raise ValueError(f"outcome {text!r} is not one of: 'exit N', 'timeout', 'abort', 'output cut', "
+                     f"'limit' (or 'limit cpu', 'limit processes'), 'exception 0xC0000094', "
                      f"or {', '.join(repr(n) for n in EXCEPTIONS)} (optionally + reading/writing/executing)")
 
 
@@ -207,7 +225,24 @@ def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
     return Variant(name, platform, expect, stderr, outcome, tuple(checks))
 
 
-def _case(lab: str, table: dict, fail) -> Case:
+def timeout_cap(env=None) -> float:
+    """TIMEOUT from make or the environment: at most this many seconds for any case (as
+    grading reads it too); infinity when not set."""
+    text = (os.environ if env is None else env).get("TIMEOUT") or ""
+    if not text:
+        return math.inf
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not (value > 0 and math.isfinite(value)):
+        raise CaseError(f"TIMEOUT={text!r}: expected a positive number of seconds (at most "
+                        f"this long for any case; default: each case's own, {DEFAULT_TIMEOUT:g} "
+                        f"when it sets none)")
+    return value
+
+
+def _case(lab: str, table: dict, fail, cap: float = math.inf) -> Case:
     unknown = set(table) - CASE_KEYS
     if unknown:
         fail(f"unknown key(s) {', '.join(sorted(unknown))}; a case has {', '.join(sorted(CASE_KEYS))}")
@@ -242,15 +277,19 @@ def _case(lab: str, table: dict, fail) -> Case:
         fail("parent must be the name of an earlier case of this lab")
     stdin, random_kind = _stdin(table.get("stdin"), fail)
     return Case(lab, name, tuple(args), stdin,
-                float(table.get("timeout", 10)), int(table.get("points", 1)),
+                min(float(table.get("timeout", DEFAULT_TIMEOUT)), cap), int(table.get("points", 1)),
                 table.get("hint", ""), table.get("demo"), table.get("lesson"),
                 tuple(variants), "", table.get("parent"), random_kind)
 
 
-def _read_cases(path: Path, lab: str, before=(), hidden=False) -> tuple:
+def _read_cases(path: Path, lab: str, before=(), hidden=False, cap: float = math.inf) -> tuple:
     """(top-level table, cases) of one file; before: the cases already known for this lab
-    (a hidden file's cases follow the public ones: their names are taken, parents allowed)."""
-    text = path.read_text(encoding="utf-8")
+    (a hidden file's cases follow the public ones: their names are taken, parents allowed);
+    cap: at most this many seconds for any case (TIMEOUT)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise CaseError(f"{path}:1: cannot be read: {getattr(e, 'strerror', None) or e}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -270,9 +309,13 @@ def _read_cases(path: Path, lab: str, before=(), hidden=False) -> tuple:
     if not isinstance(data.get("title", ""), str) or not isinstance(data.get("order", 0), int):
         failer(None)("title must be a string and order an integer")
     cases, seen = [], {c.name for c in before}
+    if not isinstance(data.get("case", []), list):
+        failer(None)("case must be an array of tables: write each case as [[case]]")
     for table in data.get("case", []):
+        if not isinstance(table, dict):
+            failer(None)("case must be a table: write each case as [[case]]")
         name = table.get("name") if isinstance(table.get("name"), str) else None
-        case = _case(lab, table, failer(name))
+        case = _case(lab, table, failer(name), cap)
         if case.name in seen:
             failer(name)(f"a second case named {case.name!r}"
                          + (" (the public cases of this lab have one)" if hidden else ""))
@@ -287,24 +330,29 @@ def _read_cases(path: Path, lab: str, before=(), hidden=False) -> tuple:
     return data, tuple(cases)
 
 
-def load_lab(path: Path) -> Lab:
+def load_lab(path: Path, cap: float | None = None) -> Lab:
+    """One lab's cases; cap: at most this many seconds for any case (None: TIMEOUT from
+    the environment, else each case's own)."""
     path = Path(path)
-    data, cases = _read_cases(path, path.stem)
+    cap = timeout_cap() if cap is None else cap
+    data, cases = _read_cases(path, path.stem, cap=cap)
     return Lab(path.stem, data.get("title", path.stem), data.get("order", 1000),
                bool(data.get("native", False)), cases, path)
 
 
-def load_all(directory: Path, only=(), hidden: Path | None = None) -> list:
+def load_all(directory: Path, only=(), hidden: Path | None = None, cap: float | None = None) -> list:
     """Every lab with a case file in directory, in lecture order (then by name); with
-    hidden, the instructor's extra cases (hidden/NAME.toml) appended to NAME's."""
-    labs = [load_lab(p) for p in sorted(Path(directory).glob("*.toml"))
+    hidden, the instructor's extra cases (hidden/NAME.toml) appended to NAME's. cap: as
+    for load_lab, for the hidden cases too."""
+    cap = timeout_cap() if cap is None else cap
+    labs = [load_lab(p, cap) for p in sorted(Path(directory).glob("*.toml"))
             if not only or p.stem in only]
     if hidden is not None:
-        labs = add_hidden(labs, Path(hidden), only)
+        labs = add_hidden(labs, Path(hidden), only, cap)
     return sorted(labs, key=lambda lab: (lab.order, lab.name))
 
 
-def add_hidden(labs, directory: Path, only=()) -> list:
+def add_hidden(labs, directory: Path, only=(), cap: float = math.inf) -> list:
     """The labs with the cases of directory/NAME.toml appended to NAME's, marked hidden.
     A hidden file has the same format; its title, order and native are ignored."""
     if not directory.is_dir():
@@ -317,6 +365,6 @@ def add_hidden(labs, directory: Path, only=()) -> list:
         if lab is None:
             raise CaseError(f"{path}:1: there is no lab {path.stem!r} to add hidden cases to "
                             f"(labs: {', '.join(sorted(by_name))})")
-        _, extra = _read_cases(path, lab.name, lab.cases, hidden=True)
+        _, extra = _read_cases(path, lab.name, lab.cases, hidden=True, cap=cap)
         by_name[lab.name] = replace(lab, cases=lab.cases + extra)
     return [by_name[lab.name] for lab in labs]

@@ -14,6 +14,7 @@ import urllib.parse
 from pathlib import Path
 
 from .grade import FAILED, NOT_RUN, PASSED, write_atomic
+from .run import EXPLANATIONS
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1150px; color: #1b1f24; padding: 0 16px; }
@@ -77,14 +78,14 @@ def most_failed(grades, labs):
                 tried[c.id] += 1
                 if c.status == FAILED:
                     missed[c.id] += 1
-                    reasons[c.id][c.reason] += 1
+                    reasons[c.id][c.outcome, c.reason] += 1
                 elif c.status == NOT_RUN:
                     missed[c.id] += 1
                     not_run[c.id] += 1
     by_id = {f"{lab.name}/{c.name}": c for lab in labs for c in lab.cases}
     rows = []
     for case_id, n in missed.items():
-        reason, count = reasons[case_id].most_common(1)[0] if reasons[case_id] else ("", 0)
+        reason, count = reasons[case_id].most_common(1)[0] if reasons[case_id] else (("", ""), 0)
         rows.append((by_id[case_id], n, tried[case_id], reason, count, not_run[case_id]))
     rows.sort(key=lambda r: (-r[1] / r[2], -(r[1] - r[5]), -r[0].points, r[0].id))
     return rows
@@ -125,7 +126,7 @@ def class_page(grades, labs) -> str:
                    f'<td class="num">{most}</td><td class="num">{got[n // 2] if n else 0}</td>'
                    f'<td class="num">{sum(p == most for p in got)}</td>'
                    f'<td class="num">{problems["missing"]}</td>'
-                   f'<td class="num">{problems["does not compile"]}</td>'
+                   f'<td class="num">{problems["did_not_compile"]}</td>'
                    f'<td>{histogram(got, most)}</td></tr>')
     out.append("</table>")
 
@@ -139,7 +140,9 @@ def class_page(grades, labs) -> str:
         out.append('<table><tr><th>case</th><th class="num">missed by</th><th class="num">points</th>'
                    '<th>what happened most often</th><th>the hint: the concept to re-teach</th></tr>')
         for case, missed, tried, reason, count, not_run in rows[:25]:
-            what = f'{esc(reason)} <span class="hint">({count}&times;)</span>' if reason else ""
+            outcome, reason = reason
+            what = (f'<code>{esc(outcome)}</code> {esc(reason)} <span class="hint">({count}&times;)'
+                    f'</span>' if reason else "")
             if not_run:
                 what += (f'{"<br>" if reason else ""}<span class="hint">not run {not_run}&times;: '
                          f'needs {esc(case.parent)}</span>')
@@ -180,7 +183,9 @@ def student_page(grade) -> str:
     for lab in grade.labs:
         out.append(f'<h2>{esc(lab.lab)}: {lab.points}/{lab.max_points}</h2>'
                    f'<p class="hint">{esc(lab.title)}</p>')
-        if lab.problem == "does not compile":
+        if lab.problem:
+            out.append(f'<p><code>{esc(lab.problem)}</code>: {esc(EXPLANATIONS[lab.problem])}</p>')
+        if lab.problem == "did_not_compile":
             out.append(f"<p class=\"failed\">{esc(lab.lab)}.c does not compile:</p><pre>{esc(lab.message)}</pre>")
         elif lab.problem:
             out.append(f'<p class="failed">{esc(lab.message)}</p>')
@@ -193,7 +198,9 @@ def student_page(grade) -> str:
         for c in lab.cases:
             what = ""
             if c.status != PASSED and not lab.problem:
-                what = f"{esc(c.reason)}"
+                what = f"<code>{esc(c.outcome)}</code> {esc(c.reason)}"
+                if c.outcome_wrong:
+                    what += f'<br><span class="hint">{esc(c.meaning)}</span>'
                 if c.status == FAILED:
                     what += f'<br><span class="hint">hint: {esc(c.hint)}</span>'
             if c.record and not lab.problem:

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from . import cases as cases_mod
-from .build import FLAVOURS_32, compile_32, compile_lab
-from .run import Runner
+from .build import (FLAVOURS_32, PROGRAMS, BuildFolderError, check_build_folder,
+                    compile_32, compile_alone, compile_lab, compile_program)
+from .run import ConfigError, Limits, Runner, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +28,7 @@ def pytest_addoption(parser):
                     help="only this lab's cases (repeatable; make check LAB=name)")
     group.addoption("--hidden", default=os.environ.get("EXPECTED_HIDDEN") or None,
                     help="also the instructor's hidden cases in this folder (EXPECTED_HIDDEN)")
-    group.addoption("--seed", type=int, default=int(os.environ["SEED"]) if os.environ.get("SEED") else None,
+    group.addoption("--seed", type=int, default=os.environ.get("SEED") or None,   # text: parsed as given
                     help="the seed of the random standard inputs (SEED; default: a new one)")
 
 
@@ -35,15 +38,34 @@ def pytest_configure(config):
         labs = cases_mod.load_all(Path(config.getoption("--expected")), only,
                                   config.getoption("--hidden"))
     except cases_mod.CaseError as e:
-        raise pytest.UsageError(f"bad case file: {e}") from None
+        pytest.exit(f"cannot load the cases: {e}", returncode=2)
     missing = set(only) - {lab.name for lab in labs}
     if missing:
-        raise pytest.UsageError(f"no case file for lab(s) {', '.join(sorted(missing))} in "
-                                f"{config.getoption('--expected')}")
+        pytest.exit(f"no case file for lab(s) {', '.join(sorted(missing))} in "
+                    f"{config.getoption('--expected')}", returncode=2)
     config.vmlabs_labs = labs
-    config.vmlabs_seed = config.getoption("--seed")
-    if config.vmlabs_seed is None:
-        config.vmlabs_seed = cases_mod.new_seed()
+    try:
+        Limits.from_environment()
+        sandbox_setting()
+    except ConfigError as e:
+        pytest.exit(f"cannot run the labs: {e}", returncode=2)
+    if not config.option.collectonly:
+        try:
+            check_build_folder(Path(config.getoption("--build-dir")))
+        except BuildFolderError as e:
+            pytest.exit(str(e), returncode=2)
+    if hasattr(config, "workerinput"):         # a pytest-xdist worker: the controller's seed
+        config.vmlabs_seed = config.workerinput["vmlabs_seed"]
+    else:
+        config.vmlabs_seed = config.getoption("--seed")
+        if config.vmlabs_seed is None:
+            config.vmlabs_seed = cases_mod.new_seed()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: every worker draws the random inputs from the one seed the header shows."""
+    node.workerinput["vmlabs_seed"] = node.config.vmlabs_seed
 
 
 def pytest_report_header(config):
@@ -79,13 +101,61 @@ def labs_dir(pytestconfig) -> Path:
 
 @pytest.fixture(scope="session")
 def runner(build_dir):
-    r = Runner.from_environment(build_dir)
     try:
+        r = Runner.from_environment(build_dir)
         r.start()
-    except (RuntimeError, FileNotFoundError) as e:
+    except ConfigError as e:            # SANDBOX, MEMORY, ... or no bwrap: said once, here
+        pytest.exit(f"cannot run the labs: {e}", returncode=2)
+    except (RuntimeError, OSError) as e:
         pytest.exit(f"cannot run the labs: {e}\nrun `make deps` to install Wine", returncode=2)
     yield r
     r.stop()
+
+
+class Background:
+    """Compiles started ahead of the tests that need them, beside the runs: windows.h costs
+    most of a second per program, and a run mostly waits for Wine. Each compile once."""
+
+    def __init__(self, labs_dir: Path, build_dir: Path, workers: int):
+        self.labs_dir, self.build_dir = labs_dir, build_dir
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+        self.jobs = {}
+        self.lock = threading.Lock()
+
+    def _compile(self, how, source: Path, *options) -> Future:
+        with self.lock:
+            if (how, source) not in self.jobs:
+                self.jobs[how, source] = self.pool.submit(how, source, self.build_dir, *options)
+            return self.jobs[how, source]
+
+    def alone(self, lab) -> Future:
+        """labs/NAME.c built by itself with the plain command, into build/alone/."""
+        return self._compile(compile_alone, self.labs_dir / f"{lab.name}.c", lab.native)
+
+    def program(self, name: str) -> Future:
+        """harness/tests/programs/NAME.c, with lab.h, into build/selftest/."""
+        return self._compile(compile_program, PROGRAMS / f"{name}.c")
+
+
+@pytest.fixture(scope="session")
+def background(request, labs_dir, build_dir):
+    """The compiles the selected tests will need, started at the first test: one compiler
+    at a time on two cores (the other runs the labs), more on bigger machines."""
+    work = Background(labs_dir, build_dir, max(1, (os.cpu_count() or 2) - 1))
+    items = request.session.items
+    for lab in request.config.vmlabs_labs:
+        if any(item.name == f"test_compiles_alone[{lab.name}]" for item in items):
+            work.alone(lab)
+    if any(PROGRAMS.parent in Path(item.fspath).parents for item in items):
+        for source in sorted(PROGRAMS.glob("*.c")):
+            work.program(source.stem)
+    yield work
+    work.pool.shutdown(cancel_futures=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_background(background):
+    """Instantiates background at the first test, so that its compiles start at once."""
 
 
 @pytest.fixture(scope="session")

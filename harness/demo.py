@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import cases, match
 from .build import compile_lab
-from .run import Runner
+from .run import ConfigError, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 RULE = "=" * 78
@@ -53,9 +53,18 @@ def main(argv) -> int:
         print(f"no lab named {' '.join(argv)}; labs: "
               f"{' '.join(lab.name for lab in cases.load_all(ROOT / 'expected'))}", file=sys.stderr)
         return 2
-    runner = Runner.from_environment(build)
-    runner.start()
-    seed = int(os.environ["SEED"]) if os.environ.get("SEED") else cases.new_seed()
+    try:
+        seed = int(os.environ["SEED"]) if os.environ.get("SEED") else cases.new_seed()
+    except ValueError:
+        print(f"SEED={os.environ['SEED']!r}: expected a whole number (a seed printed by an "
+              f"earlier run)", file=sys.stderr)
+        return 2
+    try:
+        runner = Runner.from_environment(build)
+        runner.start()
+    except (ConfigError, RuntimeError, OSError) as e:
+        print(f"cannot run the labs: {e}", file=sys.stderr)
+        return 2
     surprises = []
     try:
         for lab in labs:

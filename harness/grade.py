@@ -10,8 +10,15 @@ case did not pass. A lab that is missing or does not compile costs that lab's po
     python3 -m harness.grade --submission DIR      one student's folder      (make grade SUBMISSION=DIR)
     python3 -m harness.grade --all DIR             a folder of such folders  (make grade-all SUBMISSIONS=DIR)
 
+Every run goes through run.Runner.run, as in `make check`: in its own sandbox (bwrap, a
+wineserver of its own) unless SANDBOX=0, so a submission sees neither the cases (public or
+hidden) nor the other submissions. Every case's outcome is named with run.EXPLANATIONS (and
+so are "missing", "did_not_compile" and "not_run", which grading decides without a run): the
+same names and lines in the table, results.json and grades.csv.
+
 Exit status: 0 full marks, 1 points were lost, 2 grading could not run (a bad path, a
-missing compiler or Wine, a broken case file). --all exits 0 once every student is graded.
+missing compiler or Wine, no sandbox, a broken case file). --all exits 0 once every student
+is graded.
 """
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ from pathlib import Path
 
 from . import cases, match, report
 from .build import compile_submission, toolchain
-from .run import Runner
+from .run import EXPLANATIONS, ConfigError, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
@@ -56,6 +63,10 @@ class CaseGrade:
     hidden: bool
     seed: int | None        # the seed of its random stdin, when it had one
     record: str | None      # the full record, relative to the submission's grade folder
+    outcome: str = ""       # how it ended, a key of run.EXPLANATIONS (Outcome.label, or
+                            # "missing", "did_not_compile", "not_run": decided without a run)
+    meaning: str = ""       # that outcome's line from EXPLANATIONS, filled in
+    outcome_wrong: bool = False     # it ran, and did not end as the case expects
 
     @property
     def id(self) -> str:
@@ -71,7 +82,7 @@ class LabGrade:
     lab: str
     title: str
     order: int
-    problem: str            # "" | "missing" | "does not compile"
+    problem: str            # "" | "missing" | "did_not_compile" (keys of run.EXPLANATIONS)
     message: str            # the problem in full: the compile command and the compiler's output
     cases: tuple
     seconds: float
@@ -116,7 +127,6 @@ class Setup:
     lab_h: Path             # the reference lab.h: the one every submission compiles with
     cache: Path             # compiled submissions, by content
     seed: int
-    timeout: float | None = None    # a cap on every case's own timeout
     flags: dict = field(default_factory=dict)   # native -> compiler flags
     known: frozenset = frozenset()  # every lab's name, graded this time or not (LAB=)
 
@@ -162,9 +172,11 @@ def reason_of(case, outcome, verdict) -> str:
     return "failed"
 
 
-def _not_run(case, reason: str, output: str) -> CaseGrade:
+def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:
+    """A case grading decided without running it: label is "missing", "did_not_compile"
+    or "not_run"."""
     return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, case.hint, output,
-                     case.hidden, None, None)
+                     case.hidden, None, None, label, EXPLANATIONS[label])
 
 
 def first_warning(message: str) -> str:
@@ -188,27 +200,33 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
 
     if source is None:
         reason = f"{lab.name}.c is missing from the submission{missing_note}"
-        return done("missing", reason, [_not_run(c, reason, reason) for c in lab.cases])
+        return done("missing", reason, [_not_run(c, "missing", reason, reason) for c in lab.cases])
     built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
                                setup.flags.get(lab.native))
     if not built.ok:
         reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
         message = f"$ {' '.join(built.command)}\n{built.message}"
-        return done("does not compile", message,
-                    [_not_run(c, reason, f"{lab.name}.c does not compile:\n{message}")
+        return done("did_not_compile", message,
+                    [_not_run(c, "did_not_compile", reason, f"{lab.name}.c does not compile:\n{message}")
                      for c in lab.cases])
     status, graded = {}, []
     for case in lab.cases:
         if case.parent is not None and status.get(case.parent) != PASSED:
             why = "failed" if status.get(case.parent) == FAILED else "was not run"
             reason = f"not run: needs {case.parent}, which {why}"
-            graded.append(_not_run(case, reason, f"{reason}: it only counts once {case.parent} passes"))
+            graded.append(_not_run(case, "not_run", reason,
+                                   f"{reason}: it only counts once {case.parent} passes"))
             status[case.name] = NOT_RUN
             continue
         case = cases.with_input(case, setup.seed)
-        timeout = case.timeout if setup.timeout is None else min(case.timeout, setup.timeout)
-        outcome = setup.runner.run(built.exe, case.args, case.stdin, timeout, native=lab.native)
+        try:
+            outcome = setup.runner.run(built.exe, case.args, case.stdin, case.timeout,
+                                       native=lab.native)
+        except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
+            raise GradingError(f"cannot run {case.id}: {e}") from None
         verdict = match.judge(case, outcome)
+        named = dict(outcome=outcome.label, meaning=outcome.explain(),
+                     outcome_wrong=verdict.result is not None and not verdict.result.outcome_ok)
         record = Path("cases") / lab.name / f"{case.name}.txt"
         (out / record).parent.mkdir(parents=True, exist_ok=True)
         (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
@@ -217,7 +235,7 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
             if case.seed is not None:
                 text += "\n" + report.stdin_line(case)
             graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",
-                                    case.hint, text, case.hidden, case.seed, str(record)))
+                                    case.hint, text, case.hidden, case.seed, str(record), **named))
         else:
             text = _cut(report.failure(case, outcome, verdict), OUTPUT_LIMIT)
             reason = _one_line(reason_of(case, outcome, verdict))
@@ -225,7 +243,7 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
                 reason = f"{_cut(reason, REASON_LIMIT - 30)} (the word sent: {case.stdin.split()[0]!r})"
             graded.append(CaseGrade(case.lab, case.name, 0, case.points, FAILED,
                                     _cut(reason, REASON_LIMIT),
-                                    case.hint, text, case.hidden, case.seed, str(record)))
+                                    case.hint, text, case.hidden, case.seed, str(record), **named))
         status[case.name] = graded[-1].status
     return done("", "", graded, built.message)
 
@@ -298,9 +316,11 @@ def table(grade: Grade, width: int = 110) -> str:
                 out.append(head.rstrip())
                 continue
             if lab.problem:
-                text = "the lab is missing" if lab.problem == "missing" else f"the lab {lab.problem}"
+                text = c.meaning
             elif c.status == NOT_RUN:
                 text = c.reason
+            elif c.outcome_wrong:
+                text = f"{c.reason} -- {c.meaning} -- hint: {_one_line(c.hint)}"
             else:
                 text = f"{c.reason} -- hint: {_one_line(c.hint)}"
             indent = " " * len(head)
@@ -315,7 +335,7 @@ def details(grade: Grade) -> str:
     """The full explanation of every failure: compile errors once per lab, then each case."""
     out = []
     for lab in grade.labs:
-        if lab.problem == "does not compile":
+        if lab.problem == "did_not_compile":
             out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
             continue
         if lab.warnings:
@@ -345,16 +365,18 @@ def results_json(grade: Grade) -> dict:
     """Gradescope's results.json: https://gradescope-autograders.readthedocs.io/en/latest/specs/"""
     summary = [header(grade), ""]
     summary += [f"{lab.lab}: {lab.points}/{lab.max_points}"
-                + (f" ({lab.problem})" if lab.problem else "")
+                + (f" ({lab.problem}: {EXPLANATIONS[lab.problem]})" if lab.problem else "")
                 + (f"\n  the compiler warns: {first_warning(lab.warnings)}" if lab.warnings else "")
                 for lab in grade.labs]
     tests = []
     for i, lab in enumerate(grade.labs, 1):
         for j, c in enumerate(lab.cases, 1):
-            output = c.output if c.status == PASSED else f"{c.reason}\nhint: {c.hint}\n\n{c.output}"
+            output = c.output if c.status == PASSED else \
+                f"{c.reason}\n{c.outcome}: {c.meaning}\nhint: {c.hint}\n\n{c.output}"
             tests.append({"name": c.id, "number": f"{i}.{j}", "score": c.points,
                           "max_score": c.max_points, "status": PASSED if c.status == PASSED else FAILED,
-                          "output": output, "visibility": c.visibility, "tags": [lab.lab]})
+                          "output": output, "visibility": c.visibility, "tags": [lab.lab],
+                          "extra_data": {"outcome": c.outcome, "meaning": c.meaning}})
     return {"score": grade.score, "max_score": grade.max_score,
             "execution_time": round(grade.seconds, 2), "output": "\n".join(summary),
             "visibility": "visible", "stdout_visibility": "hidden",
@@ -377,8 +399,9 @@ def junit_xml(grade: Grade) -> str:
         ET.SubElement(props, "property", name="seed", value=str(grade.seed))
         for c in lab.cases:
             case = ET.SubElement(suite, "testcase", classname=lab.lab, name=c.name)
-            ET.SubElement(ET.SubElement(case, "properties"), "property", name="points",
-                          value=f"{c.points}/{c.max_points}")
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="points", value=f"{c.points}/{c.max_points}")
+            ET.SubElement(props, "property", name="outcome", value=c.outcome)
             if c.status == FAILED:
                 ET.SubElement(case, "failure", message=c.reason, type="failed").text = c.output
             elif c.status == NOT_RUN:
@@ -387,16 +410,28 @@ def junit_xml(grade: Grade) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def lost(lab: LabGrade) -> str:
+    """Why a lab lost points, by outcome name (run.EXPLANATIONS): "missing", "did_not_compile",
+    or each case that earned nothing as case=outcome ("" at full marks)."""
+    if lab.problem:
+        return lab.problem
+    return " ".join(f"{c.name}={c.outcome}" for c in lab.cases if c.points < c.max_points)
+
+
 def grades_csv(grades, labs) -> str:
-    """One row per student: the points of each lab and the total; a spreadsheet opens it."""
+    """One row per student: the points of each lab and the total, then per lab what cost
+    points, by outcome name; a spreadsheet opens it (the points come first, for importing)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *(lab.name for lab in labs), "total"])
+    writer.writerow(["student", *(lab.name for lab in labs), "total",
+                     *(f"{lab.name} lost" for lab in labs)])
     writer.writerow(["Points Possible", *(sum(c.points for c in lab.cases) for lab in labs),
-                     sum(c.points for lab in labs for c in lab.cases)])
+                     sum(c.points for lab in labs for c in lab.cases), *("" for _ in labs)])
     for grade in sorted(grades, key=lambda g: g.student):
-        by_lab = {lab.lab: lab.points for lab in grade.labs}
-        writer.writerow([grade.student, *(by_lab.get(lab.name, 0) for lab in labs), grade.score])
+        by_lab = {lab.lab: lab for lab in grade.labs}
+        writer.writerow([grade.student, *(by_lab[lab.name].points if lab.name in by_lab else 0
+                                          for lab in labs), grade.score,
+                         *(lost(by_lab[lab.name]) if lab.name in by_lab else "" for lab in labs)])
     return buffer.getvalue()
 
 
@@ -422,7 +457,13 @@ def prepare(options, runner: Runner | None = None) -> Setup:
     is started already (the caller stops it), else one is started here."""
     only = tuple(options.lab or ()) + tuple(c.split("/")[0] for c in options.case or ())
     try:
-        labs = cases.load_all(Path(options.expected), only, options.hidden or None)
+        cap = options.timeout if options.timeout is not None else cases.timeout_cap()
+    except cases.CaseError as e:
+        raise GradingError(str(e)) from None
+    if not cap > 0:
+        raise GradingError(f"--timeout {cap:g}: expected a positive number of seconds")
+    try:
+        labs = cases.load_all(Path(options.expected), only, options.hidden or None, cap)
     except cases.CaseError as e:
         raise GradingError(f"bad case file: {e}") from None
     missing = set(only) - {lab.name for lab in labs}
@@ -440,13 +481,19 @@ def prepare(options, runner: Runner | None = None) -> Setup:
         raise GradingError(f"{lab_h} does not exist: the reference lab.h is needed to compile")
     build = Path(options.build)
     if runner is None:
-        runner = Runner.from_environment(build)
+        try:
+            runner = Runner.from_environment(build)
+        except ConfigError as e:        # SANDBOX, MEMORY, ... or no bwrap
+            raise GradingError(f"cannot run the labs: {e}") from None
         try:
             runner.start()
-        except (RuntimeError, FileNotFoundError, OSError) as e:
+        except ConfigError as e:
+            runner.stop()
+            raise GradingError(f"cannot run the labs: {e}") from None
+        except (RuntimeError, OSError) as e:
             runner.stop()
             raise GradingError(f"cannot run the labs: {e} (run `make deps` to install Wine)") from None
-    return Setup(labs, runner, lab_h, build / "cache", options.seed, options.timeout,
+    return Setup(labs, runner, lab_h, build / "cache", options.seed,
                  {native: grading_flags(native) for native in (False, True)},
                  frozenset(p.stem for p in Path(options.expected).glob("*.toml")))
 
@@ -464,8 +511,9 @@ def students_in(folder: Path) -> list:
 
 
 def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr) -> list:
-    """Every student, labs graded in parallel on jobs workers sharing one Wine server.
-    A student's files are written the moment their last lab is graded."""
+    """Every student, labs graded in parallel on jobs workers, each run in a sandbox and
+    with a wineserver of its own (SANDBOX=0: all sharing the session's server). A student's
+    files are written the moment their last lab is graded."""
     started = {}
     pending, grades = {}, []
     tty = hasattr(progress, "isatty") and progress.isatty()
@@ -513,12 +561,15 @@ def parse(argv):
     parser.add_argument("--results", metavar="FILE", help="also write results.json here (Gradescope)")
     parser.add_argument("--hidden", metavar="DIR", default=env("EXPECTED_HIDDEN") or None,
                         help="the instructor's hidden cases (EXPECTED_HIDDEN)")
-    parser.add_argument("--seed", type=int, default=int(env("SEED")) if env("SEED") else None,
+    # A default given as text goes through type= too: a bad SEED or JOBS is a usage error.
+    parser.add_argument("--seed", type=int, default=env("SEED") or None,
                         help="the seed of the random standard inputs (SEED; default: a new one)")
-    parser.add_argument("--jobs", type=int, default=int(env("JOBS") or 0) or os.cpu_count() or 2,
-                        help="labs graded at once (JOBS; default: the number of cores)")
-    parser.add_argument("--timeout", type=float, default=float(env("TIMEOUT")) if env("TIMEOUT") else None,
-                        help="at most this many seconds per case (TIMEOUT; default: each case's own)")
+    parser.add_argument("--jobs", type=int, default=env("JOBS") or str(os.cpu_count() or 2),
+                        help="labs run at once, each in its own sandbox (JOBS; default: the "
+                             "number of cores)")
+    parser.add_argument("--timeout", type=float, default=None,
+                        help="at most this many seconds for any case (default: TIMEOUT, else "
+                             "each case's own)")
     parser.add_argument("--lab", action="append", help="only this lab (repeatable)")
     parser.add_argument("--case", action="append", metavar="LAB/CASE",
                         help="report only this case; exit 0 when it passed (GitHub Classroom)")

@@ -1,11 +1,15 @@
 """gradescope: the autograder bundle (make gradescope -> build/gradescope/autograder.zip).
 
 Gradescope builds an image from the zip: setup.sh runs once, as root, on Ubuntu, and installs
-MinGW-w64, Wine and Python and creates the Wine prefix; run_autograder then runs for every
+MinGW-w64, Wine, bubblewrap and Python and creates the Wine prefix; run_autograder then runs for every
 submission: it grades /autograder/submission (the labs' .c files, at its top or in labs/) with
 the cases in the zip and writes /autograder/results/results.json. Its own log (the table,
 every failure) goes to standard output, which Gradescope keeps for the instructor; the JSON
-holds only the grade. Every case has its own timeout, so a hang costs that case only.
+holds only the grade. Every case has its own timeout, so a hang costs that case only, and
+every run is sandboxed as in `make grade`: the submission cannot read the hidden cases beside
+it. Where the image cannot run bwrap, results.json says so; `make gradescope SANDBOX=0` then
+makes a bundle that runs submissions unsandboxed (each is still in a container of its own,
+but can read the hidden cases and print them into its results).
 
 The zip holds the harness, the public cases, the hidden ones (EXPECTED_HIDDEN, shown to
 students after the grades are published) and the reference lab.h: no solution.
@@ -19,6 +23,7 @@ import zipfile
 from pathlib import Path
 
 from . import cases
+from .run import ConfigError, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ("__init__.py", "cases.py", "build.py", "run.py", "pattern.py", "expr.py", "match.py",
@@ -32,7 +37,7 @@ set -eu
 root="${AUTOGRADER_ROOT:-/autograder}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends gcc-mingw-w64-x86-64 wine wine64 gcc make python3
+apt-get install -y -q --no-install-recommends gcc-mingw-w64-x86-64 wine wine64 bubblewrap gcc make python3
 # Python 3.10 (Ubuntu 22.04) has no tomllib: its twin, tomli, reads the cases.
 python3 -c 'import tomllib' 2>/dev/null || apt-get install -y -q --no-install-recommends python3-tomli
 cd "$root/source"
@@ -47,7 +52,7 @@ RUN = """#!/usr/bin/env bash
 # 2 could not grade) is logged; a results.json is written in every case.
 set -u
 root="${AUTOGRADER_ROOT:-/autograder}"
-cd "$root/source" || exit 1
+{{SANDBOX}}cd "$root/source" || exit 1
 export BUILD="$root/build"
 mkdir -p "$root/results"
 hidden=""
@@ -66,16 +71,25 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, executable=False):
     zf.writestr(info, data)
 
 
-def write(zip_path: Path, hidden: Path | None = None, root: Path = ROOT) -> list:
+def run_autograder(sandboxed: bool) -> str:
+    if sandboxed:
+        return RUN.replace("{{SANDBOX}}", "")
+    return RUN.replace("{{SANDBOX}}", "# Made with SANDBOX=0: submissions run without bwrap and can read the hidden cases.\n"
+                                      "export SANDBOX=0\n")
+
+
+def write(zip_path: Path, hidden: Path | None = None, root: Path = ROOT,
+          sandboxed: bool = True) -> list:
     """The autograder zip; returns the names in it. hidden: the instructor's hidden cases,
-    checked (they must load with the public ones) before they are packed."""
+    checked (they must load with the public ones) before they are packed. sandboxed=False
+    (SANDBOX=0): run_autograder runs the submissions without bwrap."""
     labs = cases.load_all(root / "expected", hidden=hidden)     # a broken case file stops here
     zip_path = Path(zip_path)
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = zip_path.with_name(zip_path.name + ".tmp")
     with zipfile.ZipFile(temporary, "w") as zf:
         _add(zf, "setup.sh", SETUP.encode(), executable=True)
-        _add(zf, "run_autograder", RUN.encode(), executable=True)
+        _add(zf, "run_autograder", run_autograder(sandboxed).encode(), executable=True)
         for name in HARNESS:
             _add(zf, f"harness/{name}", (root / "harness" / name).read_bytes())
         _add(zf, "labs/lab.h", (root / "labs" / "lab.h").read_bytes())
@@ -97,8 +111,9 @@ def main(argv) -> int:
     out = Path(argv[0]) if argv else ROOT / "build" / "gradescope"
     hidden = os.environ.get("EXPECTED_HIDDEN") or None
     try:
-        write(out / "autograder.zip", Path(hidden) if hidden else None)
-    except (cases.CaseError, OSError) as e:
+        write(out / "autograder.zip", Path(hidden) if hidden else None,
+              sandboxed=sandbox_setting())
+    except (cases.CaseError, OSError, ConfigError) as e:
         print(f"gradescope: {e}", file=sys.stderr)
         return 2
     return 0

@@ -140,8 +140,10 @@ def annotate(patterns, lines, captures):
 def outcome_matches(spec, outcome) -> bool:
     if spec.kind != outcome.kind:
         return False
-    if spec.kind == "timeout":
+    if spec.kind in ("timeout", "output_cut"):
         return True
+    if spec.kind == "limit":
+        return spec.limit is None or spec.limit == outcome.limit
     return spec.code == outcome.code and (spec.access is None or spec.access == outcome.access)
 
 

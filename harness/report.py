@@ -70,6 +70,8 @@ def failure(case, outcome, verdict, results_file=None) -> str:
     expected = expected_outcome(case, verdict)
     mark = "ok" if r.outcome_ok else "WRONG"
     out.append(f"outcome:  expected {expected}, got {outcome.describe()}  [{mark}; known from {outcome.source}]")
+    if not r.outcome_ok:
+        out.append(f"meaning:  {outcome.explain()}")
     if len(verdict.tried) > 1 or r.name:
         others = [t.name for t in verdict.tried if t is not r]
         out.append(f"variant:  nearest is {r.name!r}" + (f"; also tried {', '.join(others)}" if others else ""))
@@ -93,9 +95,16 @@ def failure(case, outcome, verdict, results_file=None) -> str:
 
 
 def full_record(case, outcome, verdict) -> str:
-    """Everything about one run, for the results file."""
+    """Everything about one run, for the results file: the output with control characters
+    shown escaped (\\x1b[2J), so that printing the file never obeys them."""
     text = failure(case, outcome, verdict) if not verdict.passed else \
         f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}\n{stdin_line(case)}"
-    return (f"{text}\n\n--- standard output ---\n{outcome.stdout}"
-            f"\n--- standard error ---\n{outcome.stderr}"
-            f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s ---\n")
+    return (f"{text}\n\n--- standard output ---\n{safe_lines(outcome.stdout)}"
+            f"\n--- standard error ---\n{safe_lines(outcome.stderr)}"
+            f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s: {outcome.explain()} ---"
+            f"\n--- ran in: {outcome.sandbox or 'no sandbox'} ---\n")
+
+
+def safe_lines(text: str) -> str:
+    """safe(), line by line: newlines kept, every other control character escaped."""
+    return "\n".join(safe(line) for line in text.split("\n"))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from .. import cases, grade
+from ..run import EXPLANATIONS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -68,9 +69,11 @@ def test_every_broken_submission_gets_its_exact_score(graded):
     labs = cases.load_all(ROOT / "expected")
     most = {lab.name: sum(c.points for c in lab.cases) for lab in labs}
     rows = list(csv.reader((graded / "grades.csv").open()))
-    assert rows[0] == ["student", *most, "total"]
-    assert rows[1] == ["Points Possible", *map(str, most.values()), str(sum(most.values()))]
-    got = {row[0]: dict(zip(rows[0][1:], map(int, row[1:]))) for row in rows[2:]}
+    points = len(most) + 2          # student, a column per lab, total; then why points were lost
+    assert rows[0] == ["student", *most, "total", *(f"{lab} lost" for lab in most)]
+    assert rows[1] == ["Points Possible", *map(str, most.values()), str(sum(most.values())),
+                       *("" for _ in most)]
+    got = {row[0]: dict(zip(rows[0][1:points], map(int, row[1:points]))) for row in rows[2:]}
     for student, points in SCORES.items():
         expected = {lab: points.get(lab, 0) for lab in most}
         expected["total"] = sum(points.values())
@@ -90,7 +93,7 @@ def test_each_failure_says_what_happened(graded):
     fault = case_of(graded, "wrong_address", "reserve_commit/reserve_only_faults")
     assert "check failed: fault_address == base" in fault["output"]
     flood = case_of(graded, "flood", "reserve_commit/commit_then_write")
-    assert "got output cut: more than 1048576 bytes printed, killed" in flood["output"]
+    assert "got output cut: more than 1 MiB printed, killed" in flood["output"]
     hang = case_of(graded, "infinite_loop", "reserve_commit/commit_then_write")
     assert f"got timeout: still running after {float(TIMEOUT):.1f} s" in hang["output"]
     assert "hint: commit the reserved page" in hang["output"]
@@ -103,6 +106,31 @@ def test_each_failure_says_what_happened(graded):
     notes = results(graded, "extra_files")["extra_data"]["notes"]
     assert any("lab.h: not used" in n for n in notes)
     assert any("helper.c, notes.txt" in n for n in notes)
+
+
+def test_every_outcome_is_named_in_the_csv_and_results_json(graded):
+    """Why points were lost, by the outcome names of run.EXPLANATIONS: grades.csv has them per
+    lab, results.json per case (with the line that says what each means)."""
+    rows = list(csv.reader((graded / "grades.csv").open()))
+    lost = {row[0]: {name[:-len(" lost")]: cell for name, cell in zip(rows[0], row)
+                     if name.endswith(" lost")} for row in rows[2:]}
+    assert lost["compile_error"]["boundary"] == "did_not_compile"
+    assert lost["compile_error"]["reserve_commit"] == ""                  # full marks
+    assert lost["missing_file"]["reserve_commit"] == "missing"
+    assert "commit_then_write=timeout" in lost["infinite_loop"]["reserve_commit"]
+    assert "commit_then_write=output_cut" in lost["flood"]["reserve_commit"]
+    assert "commit_then_write=access_violation" in lost["forgot_commit"]["reserve_commit"]
+    assert "echo_random_word=not_run" in lost["forgot_commit"]["reserve_commit"]
+    for student in SCORES:
+        for t in results(graded, student)["tests"]:
+            outcome = t["extra_data"]["outcome"]
+            assert outcome in EXPLANATIONS, (student, t["name"], outcome)
+            assert t["extra_data"]["meaning"], (student, t["name"])
+    fault = case_of(graded, "forgot_commit", "reserve_commit/commit_then_write")
+    assert fault["extra_data"]["outcome"] == "access_violation"
+    assert "wrote memory it may not touch" in fault["output"]
+    typo = case_of(graded, "compile_error", "boundary/walk")
+    assert typo["extra_data"]["meaning"] == EXPLANATIONS["did_not_compile"]
 
 
 def test_results_json_follows_gradescopes_schema(graded):
@@ -151,3 +179,55 @@ def test_no_compiler_is_exit_2(tmp_path, runner, build_dir, monkeypatch, capsys)
                       runner=runner) == 2
     assert "the compiler no-such-compiler-gcc is not installed" in capsys.readouterr().err
     assert "could not run" in json.loads(results_file.read_text())["output"]
+
+
+PEEKER = r"""/* A submission that looks for what it must not see: the hidden cases, another student's
+ * file, the public cases. Each path: OPENED and its first line, or refused. */
+#include <stdio.h>
+
+int main(void)
+{
+    static const char *paths[] = { %s };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        FILE *f = fopen(paths[i], "r");
+        char line[256] = "";
+        if (f != NULL && fgets(line, sizeof line, f) == NULL)
+            line[0] = 0;
+        printf("read %%s: %%s %%s\n", paths[i], f != NULL ? "OPENED" : "refused", line);
+        if (f != NULL)
+            fclose(f);
+    }
+    return 0;
+}
+"""
+
+
+def test_a_graded_submission_sees_no_hidden_case_and_no_other_submission(tmp_path, runner, build_dir):
+    """Grading runs every program through the sandbox (Runner.run): a submission that opens
+    the hidden cases, another student's file and expected/ by their full paths finds none."""
+    if runner.sandbox is None:
+        pytest.skip("SANDBOX=0: submissions run unsandboxed and can read anything you can")
+    from .machine import windows_path
+    hidden = tmp_path / "hidden"
+    shutil.copytree(HERE / "hidden", hidden)
+    class_dir = tmp_path / "class"
+    (class_dir / "victim").mkdir(parents=True)
+    victim = class_dir / "victim" / "reserve_commit.c"
+    victim.write_text("/* victim-secret-6f1d */\n" + (ROOT / "labs" / "reserve_commit.c").read_text())
+    targets = [hidden / "reserve_commit.toml", victim, ROOT / "expected" / "reserve_commit.toml"]
+    quoted = ", ".join('"' + windows_path(p).replace("\\", "\\\\") + '"' for p in targets)
+    (class_dir / "peeker").mkdir()
+    (class_dir / "peeker" / "reserve_commit.c").write_text(PEEKER % quoted)
+    out = tmp_path / "grade"
+    status = grade.main(["--all", str(class_dir), "--out", str(out), "--hidden", str(hidden),
+                         "--lab", "reserve_commit", "--timeout", TIMEOUT, "--seed", "7",
+                         "--build", str(build_dir)], runner=runner)
+    assert status == 0
+    records = [p.read_text() for p in (out / "peeker" / "cases").rglob("*.txt")]
+    assert records, "no case of the peeker was run"
+    everything = "\n".join(records) + (out / "peeker" / "results.json").read_text()
+    for path in targets:
+        assert f"read {windows_path(path)}: refused" in records[0], records[0]
+    assert "OPENED" not in everything
+    assert "victim-secret-6f1d" not in everything and "An instructor's hidden cases" not in everything
+    assert results(out, "victim")["score"] == results(out, "victim")["max_score"]

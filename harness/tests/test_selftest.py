@@ -5,16 +5,13 @@ Real builds, real runs (Wine on Linux): nothing here is mocked.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
 from .. import cases, match, report
-from ..build import DEFAULT_CFLAGS, compile_lab
+from ..build import compile_lab
+from .machine import leftovers
 
 HERE = Path(__file__).resolve().parent
 LABS = HERE.parent.parent / "labs"
@@ -23,16 +20,6 @@ SELFTEST = cases.load_lab(HERE / "expected" / "selftest.toml")
 
 def selftest_case(name):
     return next(c for c in SELFTEST.cases if c.name == name)
-
-
-@pytest.fixture(scope="module")
-def program(build_dir):
-    def build(name):
-        built = compile_lab(HERE / "programs" / f"{name}.c", build_dir / "selftest",
-                            flags=[*DEFAULT_CFLAGS.split(), "-I", str(LABS)])
-        assert built.ok, built.message
-        return built.exe
-    return build
 
 
 def judged(runner, exe, name):
@@ -77,16 +64,15 @@ def test_lab_reported_and_unhandled_faults_are_the_same_outcome(runner, program,
         assert outcome.address is not None and outcome.address % 4096 == 0
 
 
-def test_hang_is_a_timeout_and_leaves_nothing_running(runner, program, tmp_path):
-    exe = tmp_path / "hang_once.exe"       # a path of its own: no other run shares it
-    shutil.copy(program("hang"), exe)
+def test_hang_is_a_timeout_and_leaves_nothing_running(runner, own_copy):
+    exe = own_copy("hang")
     started = time.monotonic()
     c, outcome, verdict = judged(runner, exe, "quick")
     assert outcome.kind == "timeout"
     assert time.monotonic() - started < c.timeout + 5
     assert not verdict.passed and "expected exit 0, got timeout" in report.failure(c, outcome, verdict)
     assert outcome.stdout == "reserved:   0x0000000000010000\n"     # what it printed is kept
-    leftovers = subprocess.run(["pgrep", "-f", str(exe)], capture_output=True, text=True).stdout.split()
-    for pid in leftovers:
-        os.kill(int(pid), signal.SIGKILL)
-    assert leftovers == [], "the hung program was still running after its timeout"
+    left = leftovers(exe)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "the hung program was still running after its timeout"

@@ -1,0 +1,316 @@
+"""make bench: how fast make check is, measured against what it cannot avoid, on this machine.
+
+One run measures, in this order:
+  floor         every lab compiled once (the command make uses, one after the other) and
+                every case run once, bare: `wine lab.exe ARGS < stdin` with a warm
+                persistent wineserver, no sandbox, no harness, nothing judged
+  check warm    `make check` with everything built and the Wine prefix there; its ratio to
+                the floor (goal: at most 1.3)
+  check fresh   `make check` in a fresh clone of HEAD (the packages installed), against the
+                floor + creating a Wine prefix + 5 s (the goal)
+  sandbox       one program run many times through the harness, sandboxed and not: the
+                sandbox's own cost per run
+and writes BENCHMARKS.md (date, machine, figures, how to reproduce). Other work on the
+machine slows every figure: the load average before and after is written too.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import cases
+from .build import compile_lab, toolchain
+from .run import Runner
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "BENCHMARKS.md"
+CHECK_GOAL = 1.3
+FRESH_SLACK = 5.0
+SANDBOX_RUNS = 20
+
+
+def clock(function, *args, **kwargs):
+    started = time.monotonic()
+    result = function(*args, **kwargs)
+    return time.monotonic() - started, result
+
+
+def say(text):
+    print(f"bench: {text}", flush=True)
+
+
+def make_env(**extra) -> dict:
+    """The environment for a make of its own: not this make's jobserver or goals."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env.update(extra)
+    return env
+
+
+def make(goal: str, cwd: Path, **extra) -> float:
+    seconds, result = clock(subprocess.run, ["make", goal], cwd=cwd, env=make_env(**extra),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if result.returncode != 0:
+        sys.exit(f"bench: `make {goal}` in {cwd} failed:\n{result.stdout[-3000:]}")
+    return seconds
+
+
+def floor(labs, build: Path) -> dict:
+    """Compile every lab once, then run every case once, bare."""
+    out = Path(tempfile.mkdtemp(prefix="vmlabs-floor-"))
+    try:
+        compile_seconds = 0.0
+        exes = {}
+        for lab in labs:
+            cc, flags = toolchain(lab.native)
+            exe = out / (lab.name if lab.native else f"{lab.name}.exe")
+            seconds, result = clock(subprocess.run,
+                                    [*cc, *flags, "-o", str(exe), str(ROOT / "labs" / f"{lab.name}.c")],
+                                    capture_output=True)
+            if result.returncode != 0:
+                sys.exit(f"bench: {lab.name}.c does not compile: {result.stderr.decode()[-2000:]}")
+            compile_seconds += seconds
+            exes[lab.name] = exe
+        say(f"floor: compiled {len(labs)} labs in {compile_seconds:.1f} s")
+        server = Runner.from_environment(build, sandboxed=False)
+        server.start()                  # a warm persistent wineserver: the fastest a run can be
+        env = server.environment()
+        run_seconds, runs = 0.0, 0
+        try:
+            for lab in labs:
+                for case in lab.cases:
+                    command = [str(exes[lab.name]), *case.args]
+                    if not lab.native and server.wine:
+                        command = [*server.wine, *command]
+                    seconds, _ = clock(subprocess.run, command, input=case.stdin.encode(), env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                       timeout=case.timeout + 5)
+                    run_seconds += seconds
+                    runs += 1
+        finally:
+            server.stop()
+        say(f"floor: ran {runs} cases in {run_seconds:.1f} s")
+        return dict(compile=compile_seconds, runs=run_seconds, cases=runs,
+                    total=compile_seconds + run_seconds)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def prefix_creation() -> float:
+    """Creating a Wine prefix, alone, in a folder of its own."""
+    folder = Path(tempfile.mkdtemp(prefix="vmlabs-prefix-"))
+    try:
+        runner = Runner.from_environment(folder, sandboxed=False)
+        seconds, _ = clock(runner.prepare, quiet=True)
+        return seconds
+    finally:
+        subprocess.run(["wineserver", "-k"], env=dict(os.environ, WINEPREFIX=str(folder / "wineprefix")),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def fresh_clone() -> dict:
+    """make check in a fresh clone of HEAD, then once more (warm) there."""
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    folder = Path(tempfile.mkdtemp(prefix="vmlabs-clone-"))
+    clone = folder / "vmlabs"
+    try:
+        subprocess.run(["git", "clone", "-q", "--no-checkout", str(ROOT), str(clone)], check=True)
+        subprocess.run(["git", "checkout", "-q", head], cwd=clone, check=True)
+        fresh = make("check", clone, BUILD="build")
+        say(f"fresh clone: make check in {fresh:.1f} s")
+        warm = make("check", clone, BUILD="build")
+        return dict(head=head[:12], fresh=fresh, warm=warm)
+    finally:
+        subprocess.run(["wineserver", "-k"],
+                       env=dict(os.environ, WINEPREFIX=str(clone / "build" / "wineprefix")),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def sandbox_cost(build: Path) -> dict:
+    """The same small program run SANDBOX_RUNS times through Runner.run, sandboxed (a bwrap
+    and a wineserver per run) and not (the session's warm persistent wineserver)."""
+    exe = compile_lab(ROOT / "harness" / "tests" / "programs" / "hello.c", build / "selftest")
+    if not exe.ok:
+        sys.exit(f"bench: hello.c does not compile: {exe.message}")
+    figures = {}
+    for name, sandboxed in (("sandboxed", True), ("unsandboxed", False)):
+        runner = Runner.from_environment(build, sandboxed=sandboxed)
+        runner.start()
+        try:
+            runner.run(exe.exe)         # the first run of a session is not the typical one
+            times = [clock(runner.run, exe.exe)[0] for _ in range(SANDBOX_RUNS)]
+        finally:
+            runner.stop()
+        figures[name] = statistics.median(times)
+    bwrap = runner_bwrap_only(build)
+    figures["bwrap"] = bwrap
+    return figures
+
+
+def runner_bwrap_only(build: Path) -> float:
+    """bwrap with the sandbox's arguments around /bin/true: the namespaces and mounts alone."""
+    runner = Runner.from_environment(build, sandboxed=True)
+    command = [*runner.sandbox.arguments(None, {"PATH": "/usr/bin:/bin"}), "--", "true"]
+    return statistics.median([clock(subprocess.run, command, check=True)[0]
+                              for _ in range(SANDBOX_RUNS)])
+
+
+def machine() -> dict:
+    def first(command):
+        try:
+            return subprocess.run(command, capture_output=True, text=True).stdout.splitlines()[0]
+        except (OSError, IndexError):
+            return "?"
+    model = "?"
+    try:
+        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                     if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    memory = "?"
+    try:
+        kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+        memory = f"{kib / (1 << 20):.1f} GiB"
+    except (OSError, StopIteration):
+        pass
+    cc, _ = toolchain(False)
+    return dict(system=f"{platform.system()} {platform.release()}",
+                distribution=platform.freedesktop_os_release().get("PRETTY_NAME", "?")
+                if hasattr(platform, "freedesktop_os_release") else "?",
+                cpu=f"{model}, {os.cpu_count()} cores", memory=memory,
+                wine=first(["wine", "--version"]), bwrap=first(["bwrap", "--version"]),
+                compiler=first([*cc, "--version"]), python=platform.python_version())
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def report(facts, floor_, warm, prefix, fresh, sandbox, loads) -> str:
+    ratio = warm / floor_["total"]
+    fresh_goal = floor_["total"] + prefix + FRESH_SLACK
+    per_run = sandbox["sandboxed"] - sandbox["unsandboxed"]
+    ok = lambda good: "meets the goal" if good else "**misses the goal**"    # noqa: E731
+    lines = [
+        "# vmlabs benchmarks",
+        "",
+        f"Measured by `make bench` on {facts['date']}; load average (1, 5, 15 min) "
+        f"{loads[0]} before, {loads[1]} after: other work on the machine slows every figure.",
+        "",
+        "## Machine",
+        "",
+        *(f"- {key}: {value}" for key, value in facts.items() if key != "date"),
+        "",
+        "## Figures",
+        "",
+        "| what | seconds | against | ratio |",
+        "|---|---:|---|---:|",
+        f"| floor: compile every lab once ({len(floor_['labs'])} labs, one after the other) "
+        f"| {floor_['compile']:.1f} | | |",
+        f"| floor: one bare warm `wine lab.exe` per case ({floor_['cases']} cases) "
+        f"| {floor_['runs']:.1f} | | |",
+        f"| **floor** | **{floor_['total']:.1f}** | | |",
+        f"| `make check`, warm (built, prefix there) | {warm:.1f} | floor | "
+        f"{ratio:.2f} (goal ≤ {CHECK_GOAL}: {ok(ratio <= CHECK_GOAL)}) |",
+        f"| creating a Wine prefix | {prefix:.1f} | | |",
+        f"| `make check`, fresh clone of {fresh['head']} | {fresh['fresh']:.1f} | floor + prefix + "
+        f"{FRESH_SLACK:g} s = {fresh_goal:.1f} | {fresh['fresh'] / fresh_goal:.2f} "
+        f"({ok(fresh['fresh'] <= fresh_goal)}) |",
+        f"| `make check` again in that clone | {fresh['warm']:.1f} | floor | "
+        f"{fresh['warm'] / floor_['total']:.2f} |",
+        "",
+        "Warm, `make check` compiles nothing (no lab changed), so it can take less than the "
+        "floor, which compiles every lab. What it adds to the floor's bare runs is the sandbox "
+        "(below), the judging of every case, and its own tests: broken and hostile programs, "
+        "two of which wait for their timeout (2 s and 1 s). It runs on every core (pytest-xdist); "
+        "the floor, one thing at a time. On a fresh clone it also builds each lab a second time "
+        "(alone, with the README's command) and the self-test programs, beside the Wine prefix.",
+        "",
+        "## The sandbox's own cost",
+        "",
+        f"One small program (harness/tests/programs/hello.c) run {SANDBOX_RUNS} times through "
+        "the harness (`Runner.run`), median per run:",
+        "",
+        "| how | ms per run |",
+        "|---|---:|",
+        f"| sandboxed (SANDBOX=1): bwrap, and a wineserver of its own | {sandbox['sandboxed'] * 1000:.0f} |",
+        f"| unsandboxed (SANDBOX=0): the session's warm persistent wineserver "
+        f"| {sandbox['unsandboxed'] * 1000:.0f} |",
+        f"| **the sandbox's cost** | **{per_run * 1000:.0f}** |",
+        f"| of which bwrap alone (its namespaces and mounts around /bin/true) "
+        f"| {sandbox['bwrap'] * 1000:.0f} |",
+        "",
+        "The rest is the wineserver each run starts: a fresh one loads the prefix's registry "
+        "(Wine's services are not started: wineboot is disabled in the sandbox). A server "
+        "shared between runs would save that, but it opens files for its clients and keeps "
+        "the registry and services between runs (harness/run.py, Sandbox, says why).",
+        "",
+        "## Grading a class",
+        "",
+        "*To come with the grading commands (`make grade-all`): N generated submissions graded "
+        "with 1 and with 2 workers, time against N (goal: 100 submissions in at most 3 minutes "
+        "on 2 cores, linear in N, about 2x faster with 2 workers).*",
+        "",
+        "## How to reproduce",
+        "",
+        "```sh",
+        "make bench        # about two minutes; rewrites BENCHMARKS.md",
+        "```",
+        "",
+        "The floor compiles with the compiler and flags make uses (CC, CFLAGS) and runs every "
+        "case of expected/ with a warm persistent wineserver and nothing else. `make check` "
+        "warm is the second of two in this checkout; the fresh clone is `git clone` of HEAD "
+        "into a temporary folder, then `make check` there (Wine prefix created, every lab "
+        "built, the self-test programs built). The figures are wall-clock seconds "
+        "(time.monotonic) of one run each.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    build = Path(os.environ.get("BUILD") or ROOT / "build")
+    facts = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **machine()}
+    loads = [load()]
+    labs = cases.load_all(ROOT / "expected")
+    say("make check, to warm up (built, prefix there) ...")
+    make("check", ROOT)
+    say("floor ...")
+    floor_ = floor(labs, build)
+    floor_["labs"] = labs
+    say("make check, warm ...")
+    warm = make("check", ROOT)
+    say(f"make check warm: {warm:.1f} s, {warm / floor_['total']:.2f} x the floor")
+    say("creating a Wine prefix, alone ...")
+    prefix = prefix_creation()
+    say("make check in a fresh clone of HEAD ...")
+    fresh = fresh_clone()
+    say("the sandbox's cost per run ...")
+    sandbox = sandbox_cost(build)
+    loads.append(load())
+    text = report(facts, floor_, warm, prefix, fresh, sandbox, loads)
+    OUT.write_text(text, encoding="utf-8")
+    print()
+    print(text)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    if dirty:
+        print("note: the working tree has uncommitted changes; the fresh clone measured HEAD")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Every outcome named: each way crash.c can end is a distinct outcome, with its own name for
+results.json and the CSV, and one line a student understands.
+
+Real builds, real runs (in the sandbox unless SANDBOX=0): nothing here is mocked.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from .. import cases, match, report
+from ..run import EXPLANATIONS, Limits
+from .machine import leftovers
+
+HERE = Path(__file__).resolve().parent
+CRASH = cases.load_lab(HERE / "expected" / "crash.toml")
+
+# case -> the outcome's label, and words its explanation must contain.
+NAMED = {
+    "read": ("access_violation", "read memory it may not touch (0x"),
+    "write": ("access_violation", "wrote memory it may not touch (0x"),
+    "execute": ("access_violation", "executed code in memory it may not touch (0x"),
+    "guard": ("guard_page", "PAGE_GUARD"),
+    "stack": ("stack_overflow", "0xC00000FD"),
+    "divide": ("divide_by_zero", "0xC0000094"),
+    "illegal": ("illegal_instruction", "0xC000001D"),
+    "abort": ("abort", "abort()"),
+    "assert": ("abort", "assert()"),
+    "abort_bare": ("nonzero_exit_3", "abort()"),
+    "exit3": ("nonzero_exit_3", "exit(3)"),
+    "cpu": ("cpu_limit", "1 s of CPU time"),
+    "usage": ("nonzero_exit", "status 2"),
+}
+
+
+@pytest.fixture(scope="module")
+def strict(runner):
+    """The session's runner with a CPU limit of 1 s: crash cpu hits it in half a second."""
+    return runner.with_limits(Limits(cpu=1))
+
+
+@pytest.mark.parametrize("ending", CRASH.cases, ids=[c.name for c in CRASH.cases])
+def test_each_ending_is_named(ending, strict, own_copy):
+    case = ending
+    exe = own_copy("crash")
+    outcome = strict.run(exe, case.args, case.stdin, case.timeout)
+    verdict = match.judge(case, outcome)
+    assert verdict.passed, report.failure(case, outcome, verdict)
+    label, words = NAMED[case.name]
+    assert outcome.label == label
+    assert words in outcome.explain(), outcome.explain()
+    assert not leftovers(exe)
+
+
+def test_a_silent_exit_1_is_run_twice_in_the_sandbox(strict, own_copy):
+    """About one sandboxed start of Wine in a thousand ends at once, status 1, not a word
+    (harness/run.py, Runner.run): such a run is made once more, and the report says so."""
+    if strict.sandbox is None:
+        pytest.skip("SANDBOX=0: runs are not repeated")
+    outcome = strict.run(own_copy("crash"), ["exit1"], "", 5)
+    assert (outcome.kind, outcome.code) == ("exit", 1)
+    assert "run twice" in outcome.source
+
+
+def test_every_outcome_has_an_explanation():
+    """The labels runs produce, and those grading decides (no run), all explained."""
+    labels = {label for label, _ in NAMED.values()} | {
+        "exit", "exception", "timeout", "output_cut", "process_limit", "signal",
+        "did_not_compile", "missing", "not_run"}
+    assert labels <= set(EXPLANATIONS)
+    assert all(len(text) < 140 and "\n" not in text for text in EXPLANATIONS.values())
+
+
+def test_a_wrong_outcome_is_explained_in_the_report(strict, program):
+    """A case expecting exit 0 that got a stack overflow: the report says what that means."""
+    case = next(c for c in CRASH.cases if c.name == "stack")
+    expecting_exit = replace(case, variants=tuple(
+        replace(v, outcome=cases.parse_outcome("exit 0")) for v in case.variants))
+    outcome = strict.run(program("crash"), case.args, case.stdin, case.timeout)
+    verdict = match.judge(expecting_exit, outcome)
+    text = report.failure(expecting_exit, outcome, verdict)
+    assert "expected exit 0, got stack overflow (0xC00000FD)" in text
+    assert "meaning:  the stack ran into its guard page" in text
