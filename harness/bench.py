@@ -235,7 +235,12 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, loads) -> str:
         "Warm, `make check` compiles nothing (no lab changed), so it can take less than the "
         "floor, which compiles every lab. What it adds to the floor's bare runs is the sandbox "
         "(below), the judging of every case, and its own tests: broken and hostile programs, "
-        "two of which wait for their timeout (2 s and 1 s). It runs on every core (pytest-xdist); "
+        "two of which wait for their timeout (2 s and 1 s); and the grading tests, which run "
+        "the labs' cases several times more: the broken submissions graded to their exact "
+        "scores (two wait for a 3 s timeout), the starter graded by its own copy of the "
+        "harness, the Gradescope bundle run on a submission, every handout's captured output "
+        "run again. The floor runs each case once: the goal of 1.3 was set before those tests "
+        "existed. It runs on every core (pytest-xdist); "
         "the floor, one thing at a time. On a fresh clone it also builds each lab a second time "
         "(alone, with the README's command) and the self-test programs, beside the Wine prefix.",
         "",
