@@ -174,7 +174,7 @@ help:
 	@echo "                      e.g. make run-reserve_commit ARGS=commit"
 	@echo "  make                build every lab into $(BUILD)/"
 	@echo "  make handouts       refresh the captured outputs in labs/*.md (LAB=name: one lab's)"
-	@echo "  make bench          time make check against its floor; writes BENCHMARKS.md"
+	@echo "  make bench          time make check against its floor, the sandbox, class grading; writes BENCHMARKS.md"
 	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
 	@echo ""
