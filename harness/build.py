@@ -151,18 +151,23 @@ def _compile(command, cwd=None) -> tuple:
     return True, message
 
 
+def _key(*parts: bytes) -> str:
+    """A folder name for these inputs: another input, another name."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "little") + part)
+    return digest.hexdigest()[:24]
+
+
 def precompiled_header(lab_h: Path, cache: Path, cc, flags) -> Path | None:
     """lab_h compiled once by cc with flags into cache/pch-KEY/lab.h.gch (locked, atomic),
     or None when it does not compile: then submissions are compiled from the text."""
-    digest = hashlib.sha256()
     compiler = shutil.which(cc[0]) if cc else None
     if compiler is None:
         return None
     made = os.stat(compiler)                    # another compiler, another header
-    for part in (Path(lab_h).read_bytes(), "\0".join([*cc, *flags]).encode(),
-                 f"{compiler} {made.st_size} {made.st_mtime_ns}".encode()):
-        digest.update(len(part).to_bytes(8, "little") + part)
-    folder = Path(cache) / f"pch-{digest.hexdigest()[:24]}"
+    folder = Path(cache) / ("pch-" + _key(Path(lab_h).read_bytes(), "\0".join([*cc, *flags]).encode(),
+                                          f"{compiler} {made.st_size} {made.st_mtime_ns}".encode()))
     header = folder / "lab.h.gch"
     try:
         with _locked(folder.with_name(f".{folder.name}.lock")):
@@ -198,10 +203,8 @@ def compile_submission(source: Path, lab_h: Path, cache: Path, native: bool = Fa
     command = (*cc, *(default_flags if flags is None else flags), "-o", exe_file, source.name)
     if not source.is_file():
         return Built(False, Path(exe_file), command, f"{source} does not exist")
-    digest = hashlib.sha256()
-    for part in (source.read_bytes(), Path(lab_h).read_bytes(), "\0".join(command).encode()):
-        digest.update(len(part).to_bytes(8, "little") + part)
-    folder = Path(cache) / digest.hexdigest()[:24]
+    folder = Path(cache) / _key(source.read_bytes(), Path(lab_h).read_bytes(),
+                                "\0".join(command).encode())
     exe = folder / exe_file
     try:
         with _locked(folder.with_name(f".{folder.name}.lock")):
