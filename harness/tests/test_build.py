@@ -73,13 +73,17 @@ def test_a_submission_that_includes_something_else_first_still_compiles(tmp_path
 
 def test_another_lab_h_gets_a_header_of_its_own(tmp_path):
     """A header made from the old lab.h must never be read for the new one: gcc does not
-    compare them itself."""
-    other = tmp_path / "lab.h"
-    other.write_text(LAB_H.read_text() + "\n/* changed */\n")
-    for header in (LAB_H, other):
-        built = build.compile_submission(submission(tmp_path), header, tmp_path / "cache",
-                                         flags=flags("-H"))
+    compare them itself. Two small lab.h that differ in one number: two headers, each read,
+    and two different programs (a stale header would make the second like the first)."""
+    source = submission(tmp_path, "#include \"lab.h\"\nint main(void) { return ANSWER; }\n")
+    exes = []
+    for answer in (1, 2):
+        lab_h = tmp_path / str(answer) / "lab.h"
+        lab_h.parent.mkdir()
+        lab_h.write_text(f"#define ANSWER {answer}\n")
+        built = build.compile_submission(source, lab_h, tmp_path / "cache", flags=flags("-H"))
         assert built.ok, built.message
-        assert "! lab.h.gch" in built.message.splitlines()
-    made = sorted((p.read_text() for p in (tmp_path / "cache").glob("pch-*/lab.h")), key=len)
-    assert made == [LAB_H.read_text(), other.read_text()]
+        assert "! lab.h.gch" in built.message.splitlines(), built.message
+        exes.append(built.exe.read_bytes())
+    assert len(list((tmp_path / "cache").glob("pch-*/lab.h.gch"))) == 2
+    assert exes[0] != exes[1]
