@@ -510,11 +510,25 @@ def students_in(folder: Path) -> list:
     return found
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 0.5:
+        return "under a second"
+    seconds = round(seconds)
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def time_left(spent: float, done: int, total: int) -> str:
+    """The progress line's clock: time so far and, from the pace so far, time to go."""
+    if done >= total:
+        return f" ({_duration(spent)} in all)"
+    return f" ({_duration(spent)} so far, about {_duration(spent / done * (total - done))} left)"
+
+
 def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr) -> list:
     """Every student, labs graded in parallel on jobs workers, each run in a sandbox and
     with a wineserver of its own (SANDBOX=0: all sharing the session's server). A student's
     files are written the moment their last lab is graded."""
-    started = {}
+    begun = time.monotonic()
     pending, grades = {}, []
     tty = hasattr(progress, "isatty") and progress.isatty()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -523,7 +537,6 @@ def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr)
             shutil.rmtree(out / name / "cases", ignore_errors=True)
             sources, missing, notes = find_sources(folder, setup.labs, setup.known)
             pending[name] = {"folder": folder, "notes": notes, "labs": {}, "left": len(setup.labs)}
-            started[name] = time.monotonic()
             for lab in setup.labs:
                 future = pool.submit(grade_lab, setup, lab, sources[lab.name], out / name,
                                      missing.get(lab.name, ""))
@@ -540,7 +553,8 @@ def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr)
                           sum(lab.seconds for lab in labs))
             write_grade(grade, out / name, with_details=True)
             grades.append(grade)
-            line = f"graded {len(grades)}/{len(students)}: {name} {grade.score}/{grade.max_score}"
+            line = (f"graded {len(grades)}/{len(students)}: {name} {grade.score}/{grade.max_score}"
+                    f"{time_left(time.monotonic() - begun, len(grades), len(students))}")
             if tty:
                 print(f"\r\033[K{line}", end="" if len(grades) < len(students) else "\n",
                       file=progress, flush=True)

@@ -231,3 +231,9 @@ def test_a_graded_submission_sees_no_hidden_case_and_no_other_submission(tmp_pat
     assert "OPENED" not in everything
     assert "victim-secret-6f1d" not in everything and "An instructor's hidden cases" not in everything
     assert results(out, "victim")["score"] == results(out, "victim")["max_score"]
+
+
+def test_the_progress_line_says_how_long_is_left():
+    assert grade.time_left(130, 26, 100) == " (2 min 10 s so far, about 6 min 10 s left)"
+    assert grade.time_left(5.2, 1, 3) == " (5 s so far, about 10 s left)"
+    assert grade.time_left(504, 100, 100) == " (8 min 24 s in all)"
