@@ -299,7 +299,7 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, classes, loads) -> str:
         "",
         "```sh",
         "make bench                      # about ten minutes; rewrites BENCHMARKS.md",
-        'make bench BENCH_CLASS="10 100"  # other class sizes (100 students: some 15 minutes more)',
+        'make bench BENCH_CLASS="10 100"  # other class sizes (100 students: some 25 minutes more)',
         "```",
         "",
         "The floor compiles with the compiler and flags make uses (CC, CFLAGS) and runs every "
