@@ -136,7 +136,7 @@ def section(times, floor_) -> list:
         + ("The 3-minute goal is below that floor here: no grader can meet it on this machine "
            "while it compiles every lab and runs every case once. " if bare_class > GOAL_SECONDS
            else "")
-        + f"Grading adds the sandbox, some 50 ms a run ({floor_['cases']} runs a student, the "
-        "figure above), and the judging and files of every case.",
+        + f"Grading adds the sandbox's cost (above) to each of a student's {floor_['cases']} "
+        "runs, and the judging and files of every case.",
     ]
     return lines
