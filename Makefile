@@ -134,7 +134,7 @@ check: prefix all $(if $(LAB),,$(PREBUILT))
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
 
 # How fast make check and class grading are against what they cannot avoid; writes
-# BENCHMARKS.md (~10 minutes; BENCH_CLASS="4 8 16" sets the class sizes).
+# BENCHMARKS.md (~12 minutes on 2 cores; BENCH_CLASS="4 8 16" sets the class sizes).
 bench: prefix all
 	$(Q)$(PYTHON) -m harness.bench
 

@@ -311,7 +311,7 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, classes, loads) -> str:
         "## How to reproduce",
         "",
         "```sh",
-        "make bench                      # about ten minutes; rewrites BENCHMARKS.md",
+        "make bench                      # about twelve minutes; rewrites BENCHMARKS.md",
         'make bench BENCH_CLASS="10 100"  # other class sizes (100 students: some 25 minutes more)',
         "```",
         "",
