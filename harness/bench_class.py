@@ -42,13 +42,14 @@ def sizes() -> list:
 
 def generate(folder: Path, students: int, labs, tag: str):
     """students folders, each with every lab (its reference source, made unique)."""
+    sources = {lab.name: (ROOT / "labs" / f"{lab.name}.c").read_text(encoding="utf-8")
+               for lab in labs}
     for n in range(students):
         student = folder / f"student{n:03d}"
         student.mkdir(parents=True)
-        for lab in labs:
-            text = (ROOT / "labs" / f"{lab.name}.c").read_text(encoding="utf-8")
-            (student / f"{lab.name}.c").write_text(f"{text}\n/* {tag}, student {n} */\n",
-                                                   encoding="utf-8")
+        for name, text in sources.items():
+            (student / f"{name}.c").write_text(f"{text}\n/* {tag}, student {n} */\n",
+                                               encoding="utf-8")
 
 
 def grade_class(students: int, jobs: int, labs, prefix: Path) -> float:
