@@ -391,7 +391,9 @@ class Sandbox:
         return args
 
     def environment(self, wine_env: dict) -> dict:
-        env = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "TMPDIR": "/tmp"}
+        # No TMPDIR (its /tmp is the default): Wine 10.0 aborts at start whenever TMPDIR
+        # is set ("free(): invalid pointer"; measured on Debian 13's 10.0~repack-6).
+        env = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH}
         env.update({k: os.environ[k] for k in ENV_KEPT if os.environ.get(k)})
         env.update(wine_env)
         return env
@@ -497,6 +499,7 @@ class Runner:
         """For programs run outside the sandbox (SANDBOX=0, and creating the prefix)."""
         env = dict(os.environ)
         if self.wine:
+            env.pop("TMPDIR", None)     # Wine 10.0 aborts when it is set (see Sandbox.environment)
             env.update(self.wine_environment())
         return env
 
