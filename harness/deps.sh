@@ -23,6 +23,9 @@ if [ "${SANDBOX:-1}" != 0 ]; then
     command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
 fi
 command -v "${HOSTCC:-gcc}" >/dev/null 2>&1 || missing="$missing gcc"
+# posix_vm is a Linux program: gcc needs the C library's headers (not pulled in by gcc
+# without its recommended packages, e.g. in a debootstrap root).
+printf '#include <errno.h>\n' | "${HOSTCC:-gcc}" -E - >/dev/null 2>&1 || missing="$missing libc6-dev"
 if [ "${ARCH:-x86_64}" = i686 ]; then
     command -v i686-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-i686"
 fi
