@@ -72,7 +72,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check bench grade grade-all starter gradescope deps clean help prefix handouts
+.PHONY: all run check check-distro bench grade grade-all starter gradescope deps clean help prefix handouts
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -133,6 +133,13 @@ $(PREBUILT): $(wildcard labs/*.c labs/lab.h harness/tests/programs/*.c) | $(BUIL
 check: prefix all $(if $(LAB),,$(PREBUILT))
 	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
 
+# make check on another Debian release (DISTRO=trixie, bookworm, ...), in a debootstrap root
+# of its own cached under $(BUILD)/distro/ (README: Platforms). Needs root; the first run makes
+# the root (some minutes), later ones take as long as make check. Not part of CI.
+DISTRO ?= trixie
+check-distro:
+	$(Q)sh harness/distro.sh $(DISTRO)
+
 # How fast make check and class grading are against what they cannot avoid; writes
 # BENCHMARKS.md (~12 minutes on 2 cores; BENCH_CLASS="4 8 16" sets the class sizes).
 bench: prefix all
@@ -175,6 +182,8 @@ help:
 	@echo "                      e.g. make run-reserve_commit ARGS=commit"
 	@echo "  make                build every lab into $(BUILD)/"
 	@echo "  make handouts       refresh the captured outputs in labs/*.md (LAB=name: one lab's)"
+	@echo "  make check-distro   make check on another Debian (DISTRO=trixie), in a debootstrap root"
+	@echo "                      under $(BUILD)/distro/ (root; minutes the first time; not in CI)"
 	@echo "  make bench          time make check against its floor, the sandbox, class grading; writes BENCHMARKS.md"
 	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
