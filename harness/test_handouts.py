@@ -1,4 +1,5 @@
-"""Every captured output in a handout (labs/NAME.md, labs/NAME.it.md) matches the lab today."""
+"""Every captured output in a handout (labs/NAME.md, labs/NAME.it.md) matches the lab today:
+exactly on the toolchain that captured it, by the shape of every line on any other."""
 from __future__ import annotations
 
 import difflib
@@ -26,10 +27,85 @@ def test_handout_output_is_current(block, labs_by_name, built, runner):
     exe = built(lab)
     assert exe.ok, exe.message
     outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
-    want, got = handouts.normalised(block.body), handouts.normalised(handouts.shown(outcome))
+    current = handouts.toolchain(lab.native, runner.wine)
+    want, got, how = handouts.compared(block, handouts.shown(outcome), current)
     if want != got:
         diff = "\n".join(difflib.unified_diff(want, got, "handout", "the lab now", lineterm=""))
+        if how == "exactly":
+            compared = "addresses are ignored"
+        else:
+            compared = (f"captured with {block.toolchain}, run with {current}: compared by the "
+                        f"shape of each line, numbers ignored")
         pytest.fail(f"{block.handout}:{block.line}: the captured output of case {block.case} is out "
-                    f"of date (addresses are ignored):\n{diff}\n"
+                    f"of date ({compared}):\n{diff}\n"
                     f"run `make handouts` to refresh it, then read the text around it again",
                     pytrace=False)
+
+
+# The comparison itself, on a plain table: the run now, against WINE_8 captured -> equal by shape?
+WINE_8 = """\
+platform:               Wine 8.0
+failed in the image:    65 (VirtualQuery: MEM_IMAGE, this program's)
+image size:             303104 bytes (SizeOfImage, PE optional header)
+behaviour:              wine: Windows 6.1 would be row x64-8tb; Wine's own limit applies
+map: address           size  state
+0x0000000000000000    64 KB  MEM_FREE     -    #####              free
+0x0000000000010000     8 KB  MEM_COMMIT   MEM_MAPPED   ##         l_intl.nls
+MEM_IMAGE:              |#######         | 32 regions, 16371712 bytes (16 MB), 16371712 committed
+
+walk:                   78 VirtualQuery calls from address 0
+"""
+SHAPES = [
+    ("the same run", WINE_8, True),
+    ("other numbers, sizes, bars, behaviour, map rows (another Wine, another GCC)",
+     WINE_8.replace("65 (", "64 (").replace("303104", "299008")
+     .replace("Windows 6.1 would be row x64-8tb; Wine's own limit applies",
+              "the same limit as Windows 10.0 (row x64-128tb)")
+     .replace("0x0000000000010000     8 KB  MEM_COMMIT   MEM_MAPPED   ##         l_intl.nls\n",
+              "0x000000007fde0000  1920 KB  MEM_RESERVE  MEM_PRIVATE  #########  private\n"
+              "0x000000007ffc0000   128 KB  MEM_COMMIT   MEM_PRIVATE  ######     private\n")
+     .replace("(16 MB)", "(900 KB)").replace("|#######         |", "|###########     |"), True),
+    ("a label renamed", WINE_8.replace("failed in the image:", "failed inside image:"), False),
+    ("a word changed", WINE_8.replace("this program's", "the program's"), False),
+    ("a line missing", WINE_8.replace("walk:                   78 VirtualQuery calls from address 0\n", ""), False),
+    ("lines swapped", WINE_8.replace("platform:               Wine 8.0\nfailed", "failed")
+     .replace("image size:", "platform:               Wine 8.0\nimage size:"), False),
+    ("the map gone", WINE_8.replace("0x0000000000000000    64 KB  MEM_FREE     -    #####              free\n", "")
+     .replace("0x0000000000010000     8 KB  MEM_COMMIT   MEM_MAPPED   ##         l_intl.nls\n", ""), False),
+]
+
+
+@pytest.mark.parametrize("now, equal", [s[1:] for s in SHAPES], ids=[s[0] for s in SHAPES])
+def test_another_toolchain_compares_the_shape_of_each_line(now, equal):
+    assert (handouts.shape(WINE_8) == handouts.shape(now)) is equal
+
+
+def block_with(toolchain):
+    return handouts.Block(handouts.Path("labs/x.md"), "x", "case", "page: 4096\n", 1, toolchain)
+
+
+@pytest.mark.parametrize("recorded, current, how", [
+    ("wine-8.0, x86_64-w64-mingw32-gcc 12-win32", "wine-8.0, x86_64-w64-mingw32-gcc 12-win32", "exactly"),
+    ("wine-8.0, x86_64-w64-mingw32-gcc 12-win32", "wine-10.0, x86_64-w64-mingw32-gcc 14-win32", "by shape"),
+    ("wine-8.0, x86_64-w64-mingw32-gcc 12-win32", "wine-8.0, x86_64-w64-mingw32-gcc 14-win32", "by shape"),
+    ("", "wine-10.0, x86_64-w64-mingw32-gcc 14-win32", "exactly"),
+], ids=["same toolchain", "another Wine and GCC", "another GCC", "none recorded"])
+def test_exact_only_on_the_toolchain_that_captured_it(recorded, current, how):
+    want, got, compared = handouts.compared(block_with(recorded), "page: 8192\n", current)
+    assert compared == how
+    assert (want == got) is (how == "by shape")
+
+
+def test_the_marker_records_the_toolchain(tmp_path):
+    handout = tmp_path / "x.md"
+    handout.write_text("Run:\n\n<!-- output: case -->\n```text\nold\n```\n", encoding="utf-8")
+
+    class Ran:
+        stdout, stderr = "page: 4096\n", ""
+    changed = handouts.update(tmp_path, lambda lab, case: Ran, lambda lab: "wine-9.0, gcc 13")
+    assert changed == 1
+    assert handout.read_text(encoding="utf-8") == (
+        "Run:\n\n<!-- output: case; toolchain: wine-9.0, gcc 13 -->\n```text\npage: 4096\n```\n")
+    [block] = handouts.blocks(tmp_path)
+    assert (block.case, block.toolchain, block.body) == ("case", "wine-9.0, gcc 13", "page: 4096\n")
+    assert handouts.update(tmp_path, lambda lab, case: Ran, lambda lab: "wine-9.0, gcc 13") == 0
