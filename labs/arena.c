@@ -11,9 +11,11 @@
  *     TRIM_PAGES whole pages above the top are unused they are decommitted.
  * After each step VirtualQuery, not the allocator, measures the arena: the reservation
  * stays the same, the commitment moves page by page (C committed, R reserved).  Then
- * another VirtualAlloc(MEM_RESERVE) inside the arena fails, malloc's own heap is
- * measured the same way (and HeapValidate names the heap that owns its block), and once
- * the arena is released the same reservation works.
+ * another VirtualAlloc(MEM_RESERVE) inside the arena fails; a heap made with HeapCreate
+ * (sizes chosen here: reserved far beyond what is committed) and malloc's own heap (sizes
+ * the C runtime's: Wine 10 commits its first 64 KiB whole) are measured the same way, and
+ * HeapValidate names the heap that owns malloc's block; once the arena is released the
+ * same reservation works.
  *
  * Sources.  Microsoft Learn: "Virtual Memory Functions" (reserving "prevents other
  * allocation operations from using the specified range"); VirtualAlloc (MEM_RESERVE
@@ -46,6 +48,7 @@
 #define TRIM_PAGES     2      /* decommit once this many whole pages above the top are unused */
 #define SLOTS          64     /* stress: live allocations at most */
 #define CHECK_EVERY    64     /* stress: a whole-heap walk every so many operations */
+#define OWN_HEAP_PAGES 256    /* the heap the lab makes itself: at most this many pages */
 #define DEFAULT_OPS    20000
 #define MAX_OPS        10000000
 #define CHECK_MAGIC    ((uintptr_t)0x5eed5a1e0ddba11ull)
@@ -332,6 +335,31 @@ static void reserve_at(const char *label, char *at)
         die("VirtualFree(MEM_RELEASE)");
 }
 
+/* A heap made here, with sizes chosen here: HeapCreate reserves the maximum size and
+ * commits the initial part (rounded up as the heap likes: Wine commits 64 KiB at once).
+ * The lecture's point on memory this program controls, whatever its C runtime does. */
+static void show_own_heap(void)
+{
+    MEMORY_BASIC_INFORMATION mbi;
+    size_t page = lab_system()->dwPageSize, max = OWN_HEAP_PAGES * page, reserved, committed;
+    HANDLE heap = HeapCreate(0, page, max);
+    if (heap == NULL)
+        die("HeapCreate");
+    char *p = HeapAlloc(heap, 0, 64);
+    if (p == NULL || VirtualQuery(p, &mbi, sizeof mbi) == 0)
+        die("HeapAlloc(64) or VirtualQuery");
+    measure(mbi.AllocationBase, &reserved, &committed);
+    printf("HeapCreate:         " ADDR_FMT " (HeapCreate(0, %zu, %zu): 1 page to start, %d at most)\n",
+           ADDR(heap), page, max, OWN_HEAP_PAGES);
+    printf("  HeapAlloc(64):    " ADDR_FMT ", AllocationBase " ADDR_FMT ", %s\n",
+           ADDR(p), ADDR(mbi.AllocationBase), type_name(mbi.Type));
+    printf("  VirtualQuery:     reserved %zu, committed %zu bytes (%zu of %zu pages)\n",
+           reserved, committed, committed / page, reserved / page);
+    printf("  reserved only:    %zu bytes, for the heap to grow into\n", reserved - committed);
+    if (!HeapDestroy(heap))
+        die("HeapDestroy");
+}
+
 /* The C runtime's heap, measured the same way: the reservation behind a malloc pointer.
  * Which heap owns the block is asked of the heaps themselves (HeapValidate on each heap
  * of the process), not read from the reservation: a grown heap spans several. */
@@ -355,6 +383,9 @@ static void show_malloc_heap(void)
     printf("  VirtualQuery:     reserved %zu, committed %zu bytes (%zu of %zu pages)\n",
            reserved, committed, committed / page, reserved / page);
     printf("  reserved only:    %zu bytes, for the heap to grow into\n", reserved - committed);
+    printf("  behaviour:        %s\n", committed < reserved
+           ? "reserved-ahead: the heap grows into its reservation, committing as it goes"
+           : "committed-whole: nothing reserved ahead; to grow, the heap reserves more");
     if (owner != NULL)
         printf("  owning heap:      " ADDR_FMT ", %s (HeapValidate, %lu heaps from GetProcessHeaps)\n",
                ADDR(owner), owner == process ? "the process heap" : "another heap", count);
@@ -401,6 +432,7 @@ static void walkthrough(void)
 
     reserve_at("reserve at base:", a->base);
     reserve_at("reserve inside:", a->base + sys->dwAllocationGranularity);
+    show_own_heap();
     show_malloc_heap();
     char *inside = a->base + sys->dwAllocationGranularity;
     if (!VirtualFree(a->base, 0, MEM_RELEASE))
