@@ -433,8 +433,12 @@ def find_bwrap() -> str:
         raise SandboxUnavailable(
             "there is no sandbox on Windows (bwrap is Linux-only): programs would run with all "
             "your rights. To run them anyway, only code you trust: SANDBOX=0 (make check SANDBOX=0)")
-    found = shutil.which("bwrap")
+    # BWRAP: another bwrap (a path or a name on PATH); the tests use one that always fails.
+    wanted = os.environ.get("BWRAP") or "bwrap"
+    found = shutil.which(wanted)
     if not found:
+        if wanted != "bwrap":
+            raise SandboxUnavailable(f"BWRAP={wanted!r} is not a program that can be run")
         raise SandboxUnavailable(
             "bwrap (bubblewrap) is not installed, so programs cannot run sandboxed. `make deps` "
             "installs it (Debian/Ubuntu: apt-get install bubblewrap); to run without a sandbox, "
