@@ -48,6 +48,7 @@ needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None,
 
 
 @needs_bwrap
+@pytest.mark.needs_sandbox          # where bwrap cannot start, nor can these mounts
 @pytest.mark.parametrize("mount, error", [
     ("--ro-bind {0} {0}", "Read-only file system"),
     ("--size 65536 --tmpfs {0}", "No space left on device"),
