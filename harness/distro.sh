@@ -10,12 +10,14 @@
 # it runs `make check` (LAB=, SANDBOX=, JOBS= passed on), sandboxed when bwrap starts in that
 # root, else with SANDBOX=0, said so.
 #
-# Needs root (debootstrap, mounts) and about 1.5 GB; the first run some 5 minutes of
-# downloads, later ones only make check. Not run in CI. `DISTRO_REFRESH=1` remakes the root.
+# Needs root (debootstrap, mounts) and 2.5 GB for trixie; the first run takes a few minutes
+# of downloads, later ones only make check (about a minute). Not run in CI: a fresh clone
+# would make the root every time. `DISTRO_REFRESH=1` remakes the root; after DISTRO, a
+# command to run in the root instead of make check (e.g. bash).
 set -eu
 
 distro=${1:-trixie}
-[ $# -gt 0 ] && shift       # the rest, if any: a command to run in the root instead of make check
+[ $# -gt 0 ] && shift       # the rest, if any: the command
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD:-build}
 case $build in /*) ;; *) build=$here/$build ;; esac
@@ -114,7 +116,8 @@ if [ "$sandbox" != 0 ]; then
             sh -c 'cd /vmlabs && /usr/bin/python3 -m harness.run' 2>&1); then
         say "the sandbox starts in the $distro root: make check runs sandboxed there"
     else
-        why=$(printf '%s\n' "$out" | grep -m1 -v -e '^Creating the Wine prefix' -e '^$' | sed 's/^cannot run the labs: //')
+        why=$(printf '%s\n' "$out" | grep -m1 -v -e '^Creating the Wine prefix' -e '^$' |
+            sed -e 's/^cannot run the labs: //' -e 's/^the sandbox does not start here: //')
         say "the sandbox does not start in the $distro root ($why): running with SANDBOX=0"
         sandbox=0
     fi
