@@ -110,11 +110,12 @@ def go_without_sandbox(config, why: str):
 def pytest_collection_modifyitems(config, items):
     if not config.vmlabs_no_sandbox:
         return
-    skip = pytest.mark.skip(reason=f"the sandbox cannot start here ({config.vmlabs_no_sandbox}): "
-                                   f"hostile programs run only in it")
+    why = f"the sandbox cannot start here ({config.vmlabs_no_sandbox})"
     for item in items:
-        if "sandboxed" in item.fixturenames or item.get_closest_marker("needs_sandbox"):
-            item.add_marker(skip)
+        if "sandboxed" in item.fixturenames:
+            item.add_marker(pytest.mark.skip(reason=f"{why}: hostile programs run only in it"))
+        elif item.get_closest_marker("needs_sandbox"):
+            item.add_marker(pytest.mark.skip(reason=f"{why}: this test needs bwrap to start"))
 
 
 @pytest.hookimpl(optionalhook=True)
