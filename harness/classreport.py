@@ -13,7 +13,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from .grade import FAILED, NOT_RUN, PASSED, write_atomic
+from .grade import COMPILE_PROBLEMS, FAILED, NOT_RUN, PASSED, write_atomic
 from .run import EXPLANATIONS
 
 STYLE = """
@@ -126,7 +126,7 @@ def class_page(grades, labs) -> str:
                    f'<td class="num">{most}</td><td class="num">{got[n // 2] if n else 0}</td>'
                    f'<td class="num">{sum(p == most for p in got)}</td>'
                    f'<td class="num">{problems["missing"]}</td>'
-                   f'<td class="num">{problems["did_not_compile"]}</td>'
+                   f'<td class="num">{sum(problems[p] for p in COMPILE_PROBLEMS)}</td>'
                    f'<td>{histogram(got, most)}</td></tr>')
     out.append("</table>")
 
@@ -185,7 +185,7 @@ def student_page(grade) -> str:
                    f'<p class="hint">{esc(lab.title)}</p>')
         if lab.problem:
             out.append(f'<p><code>{esc(lab.problem)}</code>: {esc(EXPLANATIONS[lab.problem])}</p>')
-        if lab.problem == "did_not_compile":
+        if lab.problem in COMPILE_PROBLEMS:
             out.append(f"<p class=\"failed\">{esc(lab.lab)}.c does not compile:</p><pre>{esc(lab.message)}</pre>")
         elif lab.problem:
             out.append(f'<p class="failed">{esc(lab.message)}</p>')

@@ -39,9 +39,11 @@ from pathlib import Path
 from . import cases, match, report
 from .build import compile_submission, toolchain
 from .run import EXPLANATIONS, ConfigError, Runner
+from .submission import find_sources, read_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+COMPILE_PROBLEMS = ("did_not_compile", "program_too_large")     # a lab with no program to run
 OUTPUT_LIMIT = 6000         # characters of one case's explanation in results.json
 REASON_LIMIT = 150          # characters of the one-line reason
 
@@ -82,7 +84,7 @@ class LabGrade:
     lab: str
     title: str
     order: int
-    problem: str            # "" | "missing" | "did_not_compile" (keys of run.EXPLANATIONS)
+    problem: str            # "" | "missing" | "did_not_compile" | "program_too_large" (run.EXPLANATIONS)
     message: str            # the problem in full: the compile command and the compiler's output
     cases: tuple
     seconds: float
@@ -190,8 +192,11 @@ def first_error(message: str) -> str:
     return _one_line(line)
 
 
-def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: str = "") -> LabGrade:
-    """Compile one lab of one submission, run and judge each of its cases, give points."""
+def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> LabGrade:
+    """Compile one lab of one submission (a submission.Source, a path read as one, or None:
+    missing), run and judge each of its cases, give points."""
+    if isinstance(source, Path):
+        source = read_source(source)
     started = time.monotonic()
 
     def done(problem, message, graded, warnings=""):
@@ -201,13 +206,19 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
     if source is None:
         reason = f"{lab.name}.c is missing from the submission{missing_note}"
         return done("missing", reason, [_not_run(c, "missing", reason, reason) for c in lab.cases])
-    built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
-                               setup.flags.get(lab.native))
+    try:
+        built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
+                                   setup.flags.get(lab.native), runner=setup.runner)
+    except (RuntimeError, OSError) as e:    # the sandbox, not the submission
+        raise GradingError(f"cannot compile {lab.name}.c: {e}") from None
     if not built.ok:
-        reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
-        message = f"$ {' '.join(built.command)}\n{built.message}"
-        return done("did_not_compile", message,
-                    [_not_run(c, "did_not_compile", reason, f"{lab.name}.c does not compile:\n{message}")
+        if source.refused:
+            reason = message = source.refused
+        else:
+            reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
+            message = f"$ {' '.join(built.command)}\n{built.message}"
+        return done(built.problem, message,
+                    [_not_run(c, built.problem, reason, f"{lab.name}.c does not compile:\n{message}")
                      for c in lab.cases])
     status, graded = {}, []
     for case in lab.cases:
@@ -246,35 +257,6 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
                                     case.hint, text, case.hidden, case.seed, str(record), **named))
         status[case.name] = graded[-1].status
     return done("", "", graded, built.message)
-
-
-def find_sources(folder: Path, labs, known=frozenset()) -> tuple:
-    """({lab: NAME.c or None}, {lab: why it is missing}, notes): in folder, or in
-    folder/labs when the labs are there (a clone of the starter). known: the names of
-    every lab, so that one left out of this grading (LAB=) is not called a stray file."""
-    where = folder
-    if not any((folder / f"{lab.name}.c").is_file() for lab in labs) and (folder / "labs").is_dir():
-        where = folder / "labs"
-    names = {f"{name}.c" for name in known} | {f"{lab.name}.c" for lab in labs}
-    present = sorted(p.name for p in where.iterdir()) if where.is_dir() else []
-    sources, missing = {}, {}
-    for lab in labs:
-        path = where / f"{lab.name}.c"
-        sources[lab.name] = path if path.is_file() else None
-        if sources[lab.name] is None:
-            near = [n for n in present if n.lower() == f"{lab.name}.c".lower()]
-            if near:
-                missing[lab.name] = f" (there is {near[0]}: the name must be exactly {lab.name}.c)"
-    notes = []
-    if where != folder:
-        notes.append(f"the labs were taken from {where.name}/")
-    if "lab.h" in present:
-        notes.append("lab.h: not used; every lab is compiled with the reference lab.h")
-    ignored = [n for n in present if n not in names and n != "lab.h" and not n.startswith(".")]
-    if ignored:
-        shown = ", ".join(ignored[:12]) + (f" and {len(ignored) - 12} more" if len(ignored) > 12 else "")
-        notes.append(f"ignored (not a lab of this course): {shown}")
-    return sources, missing, notes
 
 
 def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,
@@ -335,7 +317,7 @@ def details(grade: Grade) -> str:
     """The full explanation of every failure: compile errors once per lab, then each case."""
     out = []
     for lab in grade.labs:
-        if lab.problem == "did_not_compile":
+        if lab.problem in COMPILE_PROBLEMS:
             out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
             continue
         if lab.warnings:
@@ -418,6 +400,17 @@ def lost(lab: LabGrade) -> str:
     return " ".join(f"{c.name}={c.outcome}" for c in lab.cases if c.points < c.max_points)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A CSV cell a spreadsheet shows as the text it is: a student's folder named
+    =HYPERLINK(...) must not become a formula (OWASP's CSV injection advice: a leading ')."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def grades_csv(grades, labs) -> str:
     """One row per student: the points of each lab and the total, then per lab what cost
     points, by outcome name; a spreadsheet opens it (the points come first, for importing)."""
@@ -429,7 +422,7 @@ def grades_csv(grades, labs) -> str:
                      sum(c.points for lab in labs for c in lab.cases), *("" for _ in labs)])
     for grade in sorted(grades, key=lambda g: g.student):
         by_lab = {lab.lab: lab for lab in grade.labs}
-        writer.writerow([grade.student, *(by_lab[lab.name].points if lab.name in by_lab else 0
+        writer.writerow([cell(grade.student), *(by_lab[lab.name].points if lab.name in by_lab else 0
                                           for lab in labs), grade.score,
                          *(lost(by_lab[lab.name]) if lab.name in by_lab else "" for lab in labs)])
     return buffer.getvalue()
@@ -522,6 +515,21 @@ def time_left(spent: float, done: int, total: int) -> str:
     if done >= total:
         return f" ({_duration(spent)} in all)"
     return f" ({_duration(spent)} so far, about {_duration(spent / done * (total - done))} left)"
+
+
+def forget_others(out: Path, students) -> list:
+    """Removes the per-student folders (those holding a results.json) of out that belong to
+    no student of this class: a class graded before must not show up as this one's.
+    Returns their names."""
+    names = {name for name, _ in students}
+    gone = []
+    if out.is_dir():
+        for entry in sorted(out.iterdir()):
+            if entry.name not in names and entry.is_dir() and not entry.is_symlink() \
+                    and (entry / "results.json").is_file():
+                shutil.rmtree(entry)
+                gone.append(entry.name)
+    return gone
 
 
 def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr) -> list:
@@ -660,6 +668,10 @@ def class_main(setup: Setup, students, options) -> int:
     started = time.monotonic()
     print(f"grading {len(students)} students, {len(setup.labs)} labs each, {options.jobs} at a time "
           f"(seed {setup.seed})", file=sys.stderr)
+    gone = forget_others(out, students)
+    if gone:
+        print(f"removed from {out}: the folders of {len(gone)} students not in this class "
+              f"({', '.join(gone[:5])}{' ...' if len(gone) > 5 else ''})", file=sys.stderr)
     grades = grade_all(setup, students, out, max(1, options.jobs))
     write_atomic(out / "grades.csv", grades_csv(grades, setup.labs))
     classreport.write(out, grades, setup.labs)

@@ -26,8 +26,8 @@ from . import cases
 from .run import ConfigError, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
-HARNESS = ("__init__.py", "cases.py", "build.py", "run.py", "pattern.py", "expr.py", "match.py",
-           "report.py", "grade.py")
+HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "pattern.py", "expr.py",
+           "match.py", "report.py", "grade.py")
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu):

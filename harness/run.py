@@ -81,8 +81,8 @@ ABORT_LINE = re.compile(r"^(abort: abort\(\) was called|Assertion failed[:!])", 
 ABORT_STATUS = 3
 
 # Every way a run can end, by Outcome.label: the one line a student reads in the report,
-# results.json and the CSV. "did_not_compile", "missing" and "not_run" are decided by grading
-# (harness/grade.py), without a run.
+# results.json and the CSV. "did_not_compile", "program_too_large", "missing" and "not_run" are
+# decided by grading (harness/grade.py and the compile in harness/build.py), without a run.
 EXPLANATIONS = {
     "exit": "the program ended normally, with status 0",
     "nonzero_exit": "the program ended itself with status {code}: it reported an error "
@@ -107,6 +107,8 @@ EXPLANATIONS = {
     "process_limit": "had more than {limit} at once: killed (CreateProcess in a loop?)",
     "signal": "a signal ended the program: {code}",
     "did_not_compile": "the source did not compile: the compiler's message says where and why",
+    "program_too_large": "the compiler was stopped: the program would be larger than 16 MiB "
+                         "(an .incbin of a large file, or a huge initialised array?)",
     "missing": "no file was handed in for this lab",
     "not_run": "not run: it counts only once the case it depends on (its parent) passes",
 }
@@ -310,6 +312,18 @@ NATIVE_RESERVED = 256 << 20     # libc, stack reservation and the like, for a na
 SMALLEST_MEMORY = 64 << 20      # Wine itself needs some 12 MiB of data to start
 
 
+@dataclass(frozen=True)
+class Job:
+    """One process to start, as the sandbox sees it."""
+    command: tuple                  # what runs (inside the sandbox: paths as it sees them)
+    env: dict                       # its whole environment
+    exe: Path | None = None         # a program bound read-only at its own path
+    folder: Path | None = None      # a host folder it works in, read-write (else an empty tmpfs)
+    readonly: tuple = ()            # other host paths it sees, read-only, at their own paths
+    reserved: int = 0               # address space allowed beside the memory limit
+    file_size: int | None = None    # RLIMIT_FSIZE: the largest file it may write
+
+
 class Sandbox:
     """A bubblewrap (bwrap) command line for one run.
 
@@ -358,7 +372,11 @@ class Sandbox:
                 self.extra_binds.append(str(real.parent.parent))
         self.disable_userns = True      # bwrap >= 0.8; dropped by probe() when older
 
-    def arguments(self, exe: Path | None, env: dict) -> list:
+    def arguments(self, exe: Path | None, env: dict, folder: Path | None = None,
+                  readonly=()) -> list:
+        """bwrap's command line: exe bound read-only at its own path; folder (a host folder)
+        bound read-write as SCRATCH, else SCRATCH is an empty tmpfs; readonly, more host
+        paths bound read-only at their own paths."""
         size = str(self.limits.scratch)
         args = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
                 "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
@@ -382,9 +400,13 @@ class Sandbox:
             args += ["--ro-bind", str(self.prefix), str(self.prefix)]
             for temp in sorted(self.prefix.glob("drive_c/users/*/AppData/Local/Temp")):
                 args += ["--size", size, "--tmpfs", str(temp)]
-        args += ["--size", size, "--tmpfs", SCRATCH, "--chdir", SCRATCH]
-        if exe is not None:
-            args += ["--ro-bind", str(exe), str(exe)]
+        if folder is None:
+            args += ["--size", size, "--tmpfs", SCRATCH]
+        else:
+            args += ["--bind", str(folder), SCRATCH]
+        args += ["--chdir", SCRATCH]
+        for path in (*([exe] if exe is not None else []), *readonly):
+            args += ["--ro-bind", str(path), str(path)]
         args += ["--remount-ro", "/", "--clearenv"]
         for key, value in env.items():
             args += ["--setenv", key, value]
@@ -568,11 +590,37 @@ class Runner:
         prefix = [] if native or not self.wine else self.wine
         return [*prefix, str(exe), *args]
 
-    def _launch(self, exe: Path, args, native, timeout):
-        """Popen of the program (in its sandbox), and the read end of bwrap's info pipe."""
-        command = self.command(exe, args, native)
+    def _program_job(self, exe: Path, args, native) -> Job:
+        """A program to run: bound read-only alone, under Wine unless native."""
+        wine = bool(self.wine) and not native
+        if not self.sandbox:
+            return Job(tuple(self.command(exe, args, native)), self.environment(),
+                       reserved=WINE_RESERVED if wine else NATIVE_RESERVED)
+        exe = Path(exe).resolve()
+        inner = [str(exe), *args]
+        if wine:
+            # The run's wineserver, started first with its output on /dev/null: started by
+            # the program instead, it inherits the program's stderr, and a server that lives
+            # long enough to exit by itself writes "could not save registry branch ...:
+            # Read-only file system" into it. -p: it stays until the sandbox dies.
+            inner = ["sh", "-c", '"$0" -p </dev/null >/dev/null 2>&1; exec "$@"',
+                     self.sandbox.wineserver, *self.sandbox.wine, *inner]
+        env = self.sandbox.environment(self.wine_environment(sandboxed=True) if wine else {})
+        return Job(tuple(inner), env, exe=exe,
+                   reserved=WINE_RESERVED if wine else NATIVE_RESERVED)
+
+    def _tool_job(self, command, folder: Path, readonly=(), file_size=None) -> Job:
+        """A program of this machine (the compiler) working in folder: in the sandbox, folder
+        is its only writable place (SCRATCH, its cwd) and readonly the only other files it
+        sees besides the system's."""
+        env = self.sandbox.environment({}) if self.sandbox else dict(os.environ)
+        return Job(tuple(command), env, folder=Path(folder).resolve(),
+                   readonly=tuple(Path(p).resolve() for p in readonly),
+                   reserved=NATIVE_RESERVED, file_size=file_size)
+
+    def _launch(self, job: Job, timeout):
+        """Popen of the job (in its sandbox), and the read end of bwrap's info pipe."""
         limits = self.limits
-        reserved = NATIVE_RESERVED if native or not self.wine else WINE_RESERVED
         cpu = limits.cpu_for(timeout)
 
         def set_limits():
@@ -585,39 +633,39 @@ class Runner:
             # only the backstop, for shared mappings and huge reservations.
             # RLIMIT_NPROC is not used: it counts every process of the user (and never
             # applies to root), so the harness counts the sandbox's processes itself.
+            # RLIMIT_FSIZE (compiles): no file written may pass it; the compiler's assembler
+            # or linker is stopped with SIGXFSZ instead.
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
             resource.setrlimit(resource.RLIMIT_DATA, (limits.memory,) * 2)
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory + reserved,) * 2)
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory + job.reserved,) * 2)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if job.file_size is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (job.file_size,) * 2)
 
         options = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        start_new_session=hasattr(os, "killpg"))
         if resource:
             options["preexec_fn"] = set_limits
         if not self.sandbox:
-            return subprocess.Popen(command, env=self.environment(), **options), None
-        exe = Path(exe).resolve()
-        inner = [str(exe), *args]
-        if self.wine and not native:
-            # The run's wineserver, started first with its output on /dev/null: started by
-            # the program instead, it inherits the program's stderr, and a server that lives
-            # long enough to exit by itself writes "could not save registry branch ...:
-            # Read-only file system" into it. -p: it stays until the sandbox dies.
-            inner = ["sh", "-c", '"$0" -p </dev/null >/dev/null 2>&1; exec "$@"',
-                     self.sandbox.wineserver, *self.sandbox.wine, *inner]
-        env = self.sandbox.environment({} if native or not self.wine else
-                                       self.wine_environment(sandboxed=True))
+            return subprocess.Popen(job.command, env=job.env, cwd=job.folder, **options), None
         info_read, info_write = os.pipe()
         try:
-            proc = subprocess.Popen([*self.sandbox.arguments(exe, env), "--info-fd", str(info_write),
-                                     "--", *inner], pass_fds=(info_write,), **options)
+            arguments = self.sandbox.arguments(job.exe, job.env, job.folder, job.readonly)
+            proc = subprocess.Popen([*arguments, "--info-fd", str(info_write), "--", *job.command],
+                                    pass_fds=(info_write,), **options)
         finally:
             os.close(info_write)
         return proc, info_read
 
     def run(self, exe: Path, args=(), stdin: str = "", timeout: float = 10,
             native=False) -> Outcome:
-        outcome = self._run(exe, args, stdin, timeout, native)
+        """The program exe with args and stdin, in its sandbox, killed after timeout s."""
+        if not Path(exe).is_file():
+            raise FileNotFoundError(f"{exe} does not exist")
+        job = self._program_job(exe, args, native)
+        shown = tuple(self.command(exe, args, native))
+        platform = "linux" if native else self.platform
+        outcome = self._run(job, shown, stdin, timeout, platform)
         if self.sandbox and self.wine and not native and outcome.kind == "exit" \
                 and outcome.code == 1 and not outcome.stdout and not outcome.stderr:
             # About one sandboxed start of Wine in a thousand to three thousand ends at once
@@ -627,19 +675,25 @@ class Runner:
             # rate proves nothing. The cause is not found. A run that ends so is made once
             # more: a program that really does gives the same outcome, and the report says
             # it was run twice.
-            again = self._run(exe, args, stdin, timeout, native)
+            again = self._run(job, shown, stdin, timeout, platform)
             outcome = replace(again, source=f"{again.source} (run twice: the first ended at "
                                             f"once with status 1 and no output)")
         return outcome
 
-    def _run(self, exe: Path, args, stdin: str, timeout: float, native: bool) -> Outcome:
-        command = self.command(exe, args, native)
-        platform = "linux" if native else self.platform
+    def run_tool(self, command, folder: Path, timeout: float, readonly=(),
+                 file_size: int | None = None) -> Outcome:
+        """A program of this machine (the compiler), on untrusted input: in the sandbox, with
+        folder as its working folder and the only place it can write, readonly (files or
+        folders) the only other things it sees besides the system; no file it writes larger
+        than file_size. Without the sandbox (SANDBOX=0) it runs in folder with the limits."""
+        job = self._tool_job(command, folder, readonly, file_size)
+        return self._run(job, tuple(command), "", timeout, "linux")
+
+    def _run(self, job: Job, command: tuple, stdin: str, timeout: float,
+             platform: str) -> Outcome:
         limits = self.limits
-        if not Path(exe).is_file():
-            raise FileNotFoundError(f"{exe} does not exist")
         started = time.monotonic()
-        proc, info = self._launch(exe, args, native, timeout)
+        proc, info = self._launch(job, timeout)
         out, err, cut = bytearray(), bytearray(), threading.Event()
         ended = threading.Event()
         usage = []
