@@ -68,7 +68,7 @@ def test_every_outcome_has_an_explanation():
     """The labels runs produce, and those grading decides (no run), all explained."""
     labels = {label for label, _ in NAMED.values()} | {
         "exit", "exception", "timeout", "output_cut", "process_limit", "signal",
-        "did_not_compile", "missing", "not_run"}
+        "did_not_compile", "program_too_large", "missing", "not_run"}
     assert labels <= set(EXPLANATIONS)
     assert all(len(text) < 140 and "\n" not in text for text in EXPLANATIONS.values())
 
