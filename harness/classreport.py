@@ -107,7 +107,8 @@ def class_page(grades, labs) -> str:
     out = [f"<h1>vmlabs: class report</h1>",
            f'<p class="meta">{n} students, {len(labs)} labs, {total} points; graded '
            f'{esc(time.strftime("%Y-%m-%d %H:%M"))}; random inputs from seed {esc(seed)} '
-           f'(<code>make grade-all SUBMISSIONS=... SEED={esc(seed)}</code> replays them)</p>',
+           f'(<code>make grade-all SUBMISSIONS=... SEED={esc(seed)}</code> replays them); '
+           f'compiled and run in: {esc(grades[0].sandbox if grades else "")}</p>',
            '<div class="cards">',
            f'<div class="card">median<b>{median}/{total}</b></div>',
            f'<div class="card">mean<b>{mean:.1f}/{total}</b></div>',

@@ -39,6 +39,7 @@ from pathlib import Path
 from . import cases, match, report
 from .build import compile_submission, toolchain
 from .run import EXPLANATIONS, ConfigError, Runner
+from .sandbox_user import private_folder
 from .submission import find_sources, read_source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,6 +108,7 @@ class Grade:
     seed: int
     notes: tuple = ()       # about the submission as a whole: files ignored, lab.h
     seconds: float = 0.0
+    sandbox: str = ""       # where its compiles and runs ran: Runner.describe_sandbox()
 
     @property
     def score(self) -> int:
@@ -271,7 +273,7 @@ def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,
     else:
         labs = list(pool.map(lambda job: grade_lab(setup, job[0], job[1], out, job[2]), jobs))
     return Grade(student, str(folder), tuple(labs), setup.seed, tuple(remarks) if notes else (),
-                 time.monotonic() - started)
+                 time.monotonic() - started, setup.runner.describe_sandbox())
 
 
 # ---- what a grade is written as -------------------------------------------------------
@@ -331,6 +333,8 @@ def details(grade: Grade) -> str:
 def header(grade: Grade) -> str:
     lines = [f"vmlabs grade: {grade.folder} ({grade.student})",
              f"random inputs: seed {grade.seed} ({replay(grade)} replays them)"]
+    if grade.sandbox:
+        lines.append(f"compiled and run in: {grade.sandbox}")
     lines += [f"note: {n}" for n in grade.notes]
     return "\n".join(lines)
 
@@ -362,7 +366,8 @@ def results_json(grade: Grade) -> dict:
     return {"score": grade.score, "max_score": grade.max_score,
             "execution_time": round(grade.seconds, 2), "output": "\n".join(summary),
             "visibility": "visible", "stdout_visibility": "hidden",
-            "extra_data": {"student": grade.student, "seed": grade.seed, "notes": list(grade.notes)},
+            "extra_data": {"student": grade.student, "seed": grade.seed, "notes": list(grade.notes),
+                           "sandbox": grade.sandbox},
             "tests": tests}
 
 
@@ -475,7 +480,7 @@ def prepare(options, runner: Runner | None = None) -> Setup:
     build = Path(options.build)
     if runner is None:
         try:
-            runner = Runner.from_environment(build)
+            runner = Runner.from_environment(build, user_level=True)
         except ConfigError as e:        # SANDBOX, MEMORY, ... or no bwrap
             raise GradingError(f"cannot run the labs: {e}") from None
         try:
@@ -486,9 +491,45 @@ def prepare(options, runner: Runner | None = None) -> Setup:
         except (RuntimeError, OSError) as e:
             runner.stop()
             raise GradingError(f"cannot run the labs: {e} (run `make deps` to install Wine)") from None
+    if runner.sandbox is not None and runner.sandbox.kind == "user":
+        keep_private(runner, options, labs)
     return Setup(labs, runner, lab_h, build / "cache", options.seed,
                  {native: grading_flags(native) for native in (False, True)},
                  frozenset(p.stem for p in Path(options.expected).glob("*.toml")))
+
+
+def keep_private(runner: Runner, options, labs):
+    """The user level (no namespaces: each run as a user of its own) hides only what the
+    file modes hide. The folders grading writes are made root's only; the cases, hidden or
+    public, the harness and the submissions must already be: a run's user tries to read each
+    (and the files in them) before the first run, and grading stops, saying which and how to
+    fix it, when one can be read."""
+    build = Path(options.build)
+    for folder in (build / "cache", options.out):
+        private_folder(folder)
+    folders = [Path(options.expected), options.hidden and Path(options.hidden),
+               Path(__file__).resolve().parent, Path(options.submission or options.all or options.labs)]
+    readable = runner.sandbox.check_private(_with_children([f for f in folders if f]))
+    if readable:
+        shown = ", ".join(readable[:5]) + (f" and {len(readable) - 5} more" if len(readable) > 5 else "")
+        raise GradingError(
+            f"the user level (no namespaces here: each submission runs as a user of its own) "
+            f"hides only what file modes hide, and a run's user can read {shown}: make the "
+            f"grader's folders readable by root only (chmod -R go-rwx FOLDER), or run where bwrap "
+            f"works")
+
+
+def _with_children(folders, most: int = 400) -> list:
+    """folders, and what is in them two levels down (a class: its students and their files)."""
+    found = []
+    for folder in folders:
+        found.append(folder)
+        if folder.is_dir() and not folder.is_symlink():
+            for child in sorted(folder.iterdir())[:most]:
+                found.append(child)
+                if child.is_dir() and not child.is_symlink():
+                    found += sorted(child.iterdir())[:most]
+    return found[:most * 4]
 
 
 def students_in(folder: Path) -> list:
@@ -558,7 +599,7 @@ def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr)
                 continue
             labs = tuple(entry["labs"][lab.name] for lab in setup.labs)
             grade = Grade(name, str(entry["folder"]), labs, setup.seed, tuple(entry["notes"]),
-                          sum(lab.seconds for lab in labs))
+                          sum(lab.seconds for lab in labs), setup.runner.describe_sandbox())
             write_grade(grade, out / name, with_details=True)
             grades.append(grade)
             line = (f"graded {len(grades)}/{len(students)}: {name} {grade.score}/{grade.max_score}"
@@ -613,7 +654,8 @@ def only_cases(grade: Grade, wanted) -> Grade:
         if kept:
             labs.append(LabGrade(lab.lab, lab.title, lab.order, lab.problem, lab.message, kept,
                                  lab.seconds, lab.warnings))
-    return Grade(grade.student, grade.folder, tuple(labs), grade.seed, grade.notes, grade.seconds)
+    return Grade(grade.student, grade.folder, tuple(labs), grade.seed, grade.notes, grade.seconds,
+                 grade.sandbox)
 
 
 def fail_results(path: Path, message: str):

@@ -41,6 +41,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from . import sandbox_user
+
 try:
     import fcntl
     import resource
@@ -354,6 +356,8 @@ class Sandbox:
     run can change what the next one sees.
     """
 
+    kind = "bwrap"
+
     def __init__(self, bwrap: str, limits: Limits, prefix: Path | None = None, wine=None):
         self.bwrap = bwrap
         self.limits = limits
@@ -412,6 +416,9 @@ class Sandbox:
             args += ["--setenv", key, value]
         return args
 
+    def describe(self) -> str:
+        return "bwrap sandbox"
+
     def environment(self, wine_env: dict) -> dict:
         env = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "TMPDIR": "/tmp"}
         env.update({k: os.environ[k] for k in ENV_KEPT if os.environ.get(k)})
@@ -438,14 +445,23 @@ class Sandbox:
                 "24.04 AppArmor's bwrap profile). To run without a sandbox, only code you trust: SANDBOX=0")
 
 
-def sandbox_setting(env=None) -> bool:
+def sandbox_level(env=None) -> str:
+    """SANDBOX: "bwrap" (1, the default), "user" (every run as a user of its own: for a root
+    grader where bwrap cannot start; chosen by itself there) or "none" (0)."""
     env = os.environ if env is None else env
     value = (env.get("SANDBOX") or "1").strip().lower()
-    if value in ("1", "yes", "on", "true"):
-        return True
+    if value in ("1", "yes", "on", "true", "bwrap"):
+        return "bwrap"
+    if value == "user":
+        return "user"
     if value in ("0", "no", "off", "false"):
-        return False
-    raise ConfigError(f"SANDBOX={env.get('SANDBOX')!r}: use SANDBOX=1 (the default) or SANDBOX=0")
+        return "none"
+    raise ConfigError(f"SANDBOX={env.get('SANDBOX')!r}: use SANDBOX=1 (the default), SANDBOX=user "
+                      f"(as root, each run as a user of its own) or SANDBOX=0")
+
+
+def sandbox_setting(env=None) -> bool:
+    return sandbox_level(env) != "none"
 
 
 def find_bwrap() -> str:
@@ -467,15 +483,19 @@ class Runner:
     sandbox: a Sandbox, or None to run programs directly (SANDBOX=0)."""
 
     def __init__(self, wine=None, prefix: Path | None = None, sandbox: Sandbox | None = None,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, user_level: bool = False):
         self.wine = list(wine) if wine else None
         self.prefix = Path(prefix) if prefix else None
         self.limits = limits or (sandbox.limits if sandbox else Limits())
         self.sandbox = sandbox
         self.server = None
+        # Grading: where bwrap cannot start and the grader is root, each compile and run as a
+        # user of its own (sandbox_user.py) rather than no grading at all.
+        self.user_level = user_level
 
     @classmethod
-    def from_environment(cls, build: Path, limits: Limits | None = None, sandboxed=None):
+    def from_environment(cls, build: Path, limits: Limits | None = None, sandboxed=None,
+                         user_level: bool = False):
         """RUNNER from the Makefile (default: wine except on Windows); "" means native.
         SANDBOX (default 1; sandboxed=False: none, to create the prefix) and the limits (see
         Limits.from_environment) too. Raises ConfigError (SandboxUnavailable among them)
@@ -488,8 +508,47 @@ class Runner:
         limits = limits or Limits.from_environment()
         if sandboxed is None:
             sandboxed = sandbox_setting()
-        sandbox = Sandbox(find_bwrap(), limits, prefix if wine else None, wine) if sandboxed else None
-        return cls(wine, prefix, sandbox, limits)
+        if not sandboxed:
+            return cls(wine, prefix, None, limits)
+        if sandboxed is True and sandbox_level() == "user":
+            cannot = sandbox_user.is_possible()
+            if cannot:
+                raise ConfigError(f"SANDBOX=user: {cannot}")
+            bwrap = Sandbox("bwrap", limits, prefix if wine else None, wine)   # for Wine's paths
+            user = sandbox_user.UserSandbox(limits, Path(build) / "users", bwrap.prefix, bwrap.wine,
+                                            bwrap.wineserver)
+            return cls(wine, prefix, user, limits, user_level=True)
+        try:
+            bwrap = find_bwrap()
+        except SandboxUnavailable:
+            if not user_level or sandbox_user.is_possible():
+                raise
+            bwrap = "bwrap"             # not installed: start() turns to the user level
+        return cls(wine, prefix, Sandbox(bwrap, limits, prefix if wine else None, wine), limits,
+                   user_level)
+
+    def describe_sandbox(self) -> str:
+        return self.sandbox.describe() if self.sandbox else "no sandbox (SANDBOX=0)"
+
+    def _to_user_level(self, why: SandboxUnavailable):
+        """bwrap cannot start (why): each run as a user of its own instead, when allowed."""
+        cannot = sandbox_user.is_possible() if self.user_level else "only grading may use it"
+        if cannot:
+            raise SandboxUnavailable(f"{why}\n(the user level, each submission run as a user of "
+                                     f"its own, cannot be used either: {cannot})") from None
+        bwrap = self.sandbox
+        user = sandbox_user.UserSandbox(self.limits, self.prefix.parent / "users" if self.prefix
+                                        else Path("build") / "users",
+                                        bwrap.prefix, bwrap.wine, bwrap.wineserver)
+        try:
+            user.probe()
+        except sandbox_user.UserSandboxUnavailable as e:
+            raise SandboxUnavailable(f"{why}\n(and the user level cannot start: {e})") from None
+        self.sandbox = user
+        first = str(why).splitlines()[0]
+        print(f"sandbox: bwrap cannot start here ({first}); as root, every compile and run of a "
+              f"submission runs as a user of its own instead (the user level: README, The sandbox)",
+              file=sys.stderr, flush=True)
 
     def with_limits(self, limits: Limits) -> Runner:
         """The same runner with other limits: for runs of this session that need them.
@@ -499,7 +558,7 @@ class Runner:
         if self.sandbox:
             sandbox = copy.copy(self.sandbox)
             sandbox.limits = limits
-        return Runner(self.wine, self.prefix, sandbox, limits)
+        return Runner(self.wine, self.prefix, sandbox, limits, self.user_level)
 
     @property
     def platform(self) -> str:
@@ -563,7 +622,14 @@ class Runner:
             ctypes.windll.kernel32.SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX)
         self.prepare()
         if self.sandbox:
-            self.sandbox.probe()
+            try:
+                self.sandbox.probe()
+            except sandbox_user.UserSandboxUnavailable as e:
+                raise SandboxUnavailable(f"SANDBOX=user: {e}") from None
+            except SandboxUnavailable as e:
+                if self.sandbox.kind != "bwrap" or not self.user_level:
+                    raise
+                self._to_user_level(e)
             return
         if self.wine and self.server is None and shutil.which("wineserver"):
             quiet = dict(env=self.environment(), stdin=subprocess.DEVNULL,
@@ -647,7 +713,10 @@ class Runner:
         if resource:
             options["preexec_fn"] = set_limits
         if not self.sandbox:
-            return subprocess.Popen(job.command, env=job.env, cwd=job.folder, **options), None
+            proc = subprocess.Popen(job.command, env=job.env, cwd=job.folder, **options)
+            return proc, _GroupWatch(proc)
+        if self.sandbox.kind == "user":
+            return self.sandbox.launch(job, options)
         info_read, info_write = os.pipe()
         try:
             arguments = self.sandbox.arguments(job.exe, job.env, job.folder, job.readonly)
@@ -655,7 +724,7 @@ class Runner:
                                     pass_fds=(info_write,), **options)
         finally:
             os.close(info_write)
-        return proc, info_read
+        return proc, _BwrapWatch(proc, info_read)
 
     def run(self, exe: Path, args=(), stdin: str = "", timeout: float = 10,
             native=False) -> Outcome:
@@ -693,13 +762,20 @@ class Runner:
              platform: str) -> Outcome:
         limits = self.limits
         started = time.monotonic()
-        proc, info = self._launch(job, timeout)
+        proc, watch = self._launch(job, timeout)
+        try:
+            return self._watch(proc, watch, command, stdin, timeout, platform, started)
+        finally:
+            watch.close()
+
+    def _watch(self, proc, watch, command: tuple, stdin: str, timeout: float, platform: str,
+               started: float) -> Outcome:
+        """Feeds, reads and watches a started job until it ends or is killed -> its Outcome."""
+        limits = self.limits
         out, err, cut = bytearray(), bytearray(), threading.Event()
         ended = threading.Event()
         usage = []
-
-        def kill():
-            _kill(proc, sandboxed=self.sandbox is not None)
+        kill = watch.kill
 
         def read(pipe, into):
             while chunk := pipe.read1(65536):
@@ -736,13 +812,12 @@ class Runner:
         for t in (*threads, waiter):
             t.daemon = True
             t.start()
-        namespace, init = _namespace(info) if info is not None else (None, None)
+        watch.begin()
         hit = None                      # "time" or "processes"
         while not ended.wait(0.05):
             if time.monotonic() - started >= timeout:
                 hit = "time"
-            elif namespace:
-                members = _members(namespace, init)
+            elif (members := watch.members()) is not None:
                 usage.append(max(map(_cpu_seconds, members), default=0.0))
                 if len(members) > limits.processes:
                     hit = "processes"
@@ -758,8 +833,8 @@ class Runner:
         status = proc.returncode
         cpu = limits.cpu_for(timeout)
         cpu_used = max(usage, default=0.0)
-        sandbox = ("bwrap sandbox" if self.sandbox else "no sandbox (SANDBOX=0)") + \
-            f"; limits: {limits.describe(timeout, self.sandbox is not None)}"
+        sandbox = f"{self.describe_sandbox()}; limits: {limits.describe(timeout, self.sandbox is not None)}"
+        bwrap = self.sandbox is not None and self.sandbox.kind == "bwrap"
         extra = dict(sandbox=sandbox)
         if hit == "time":
             kind, code, access, address, source = "timeout", None, None, None, "timeout"
@@ -770,16 +845,55 @@ class Runner:
         elif cut.is_set():
             kind, code, access, address, source = "output_cut", None, None, None, "output limit"
             extra.update(limit="output", limit_value=_mib(limits.output))
-        elif _killed_for_cpu(status, cpu_used, cpu, self.sandbox is not None):
+        elif _killed_for_cpu(status, cpu_used, cpu, bwrap):
             kind, code, access, address, source = "limit", None, None, None, \
                 f"SIGXCPU/SIGKILL after {cpu_used:.1f} s of CPU"
             extra.update(limit="cpu", limit_value=f"{cpu} s")
-        elif self.sandbox and status == 1 and stderr.startswith("bwrap: "):
+        elif bwrap and status == 1 and stderr.startswith("bwrap: "):
             raise RuntimeError(f"the sandbox did not start: {stderr.strip()}")
         else:
             kind, code, access, address, source = classify(status, stdout, stderr, platform)
         return Outcome(kind, code, access, address, stdout, stderr, seconds, tuple(command),
                        stdin, platform, source, **extra)
+
+
+class _GroupWatch:
+    """An unsandboxed job (SANDBOX=0): its processes are not counted; killing it kills its
+    process group, also after the program itself ended (whatever it left running)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    def begin(self):
+        pass
+
+    def members(self):
+        return None
+
+    def kill(self):
+        _kill(self.proc, sandboxed=False)
+
+    def close(self):
+        pass
+
+
+class _BwrapWatch(_GroupWatch):
+    """A job in bwrap: its processes are its pid namespace's, which bwrap names on its info
+    pipe once the sandbox exists (begin() waits for that); they all die with bwrap."""
+
+    def __init__(self, proc, info_fd: int):
+        super().__init__(proc)
+        self.info_fd = info_fd
+        self.namespace = self.init = None
+
+    def begin(self):
+        self.namespace, self.init = _namespace(self.info_fd)
+
+    def members(self):
+        return _members(self.namespace, self.init) if self.namespace else None
+
+    def kill(self):
+        _kill(self.proc, sandboxed=True)
 
 
 def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
