@@ -276,6 +276,10 @@ def _compile_sandboxed(runner, command, folder: Path, header: Path | None) -> tu
         return True, message, ""
     if "File size limit exceeded" in message:   # SIGXFSZ: the assembler or linker passed it
         return False, _too_large(command[0], message), "program_too_large"
+    if outcome.kind == "exit" and "out of memory" in message:
+        return False, (f"the compiler ran out of memory (the limit is {runner.limits.memory >> 20} "
+                       f"MiB; a lab needs some 120, measured): an #include of something endless, such as "
+                       f"/dev/zero?\n{message}"), "did_not_compile"
     if outcome.kind == "exit":
         return False, message or f"{command[0]} exited with {outcome.code}", "did_not_compile"
     if outcome.kind == "timeout":
