@@ -5,7 +5,7 @@ executes as a user of its own.
 Each run takes a uid of its own from a pool of numbers no account uses (FIRST_UID + slot; a
 slot is held with a lock file, so parallel workers and two graders on one machine never share
 one), becomes it with `setpriv --reuid --regid --clear-groups --no-new-privs`, and works in
-a fresh folder only it can write (its cwd, $HOME and $TMPDIR). What it can read is what any
+a fresh folder only it can write (its cwd, $HOME and, for the compiler, $TMPDIR). What it can read is what any
 user of the machine can: so everything the grader keeps (the cases, hidden or public, the
 harness, the submissions, the cache, what grading writes) must be readable by root only:
 check_private() proves it before the first run, by trying to read each as that user.
@@ -255,9 +255,11 @@ class UserSandbox:
                 for entry in os.scandir(job.folder):
                     if entry.is_file():         # a link to the precompiled header: its target
                         _place(Path(os.path.realpath(entry.path)), work / entry.name)
-            env = dict(job.env, HOME=str(work), TMPDIR=str(folder / "tmp"))
+            env = dict(job.env, HOME=str(work))
             if "WINEPREFIX" in env and self.prefix is not None:
                 env["WINEPREFIX"] = str(self._own_prefix(folder, slot.uid))
+            else:               # not for Wine: Wine 10.0 aborts at start when TMPDIR is set
+                env["TMPDIR"] = str(folder / "tmp")
             limits = options.get("preexec_fn")
             # The harness counts the uid's processes (every 50 ms) and kills the run past the
             # limit, as at the bwrap level; RLIMIT_NPROC, above it, only stops a fork bomb
