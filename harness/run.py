@@ -26,6 +26,7 @@ directly, with one persistent wineserver for the session (only for code you trus
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -375,6 +376,7 @@ class Sandbox:
             if not str(real).startswith("/usr/"):
                 self.extra_binds.append(str(real.parent.parent))
         self.disable_userns = True      # bwrap >= 0.8; dropped by probe() when older
+        self.pid_namespace = True       # dropped by probe() where /proc cannot be mounted
 
     def arguments(self, exe: Path | None, env: dict, folder: Path | None = None,
                   readonly=()) -> list:
@@ -382,9 +384,9 @@ class Sandbox:
         bound read-write as SCRATCH, else SCRATCH is an empty tmpfs; readonly, more host
         paths bound read-only at their own paths."""
         size = str(self.limits.scratch)
-        args = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-                "--ro-bind", "/usr", "/usr"]
+        args = [self.bwrap, "--unshare-user", *(["--unshare-pid"] if self.pid_namespace else []),
+                "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
         if self.disable_userns:
             args.append("--disable-userns")
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -399,7 +401,9 @@ class Sandbox:
         for path in self.extra_binds:
             args += ["--ro-bind", path, path]
         args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu",
-                 "--dev", "/dev", "--proc", "/proc", "--size", size, "--tmpfs", "/tmp"]
+                 "--dev", "/dev", *(["--proc", "/proc"] if self.pid_namespace else
+                                    ["--ro-bind", "/proc", "/proc"]),
+                 "--size", size, "--tmpfs", "/tmp"]
         if self.prefix:
             args += ["--ro-bind", str(self.prefix), str(self.prefix)]
             for temp in sorted(self.prefix.glob("drive_c/users/*/AppData/Local/Temp")):
@@ -417,7 +421,10 @@ class Sandbox:
         return args
 
     def describe(self) -> str:
-        return "bwrap sandbox"
+        if self.pid_namespace:
+            return "bwrap sandbox"
+        return ("bwrap sandbox without a pid namespace (a new /proc cannot be mounted here, as "
+                "inside another sandbox: the machine's processes are visible, read-only)")
 
     def environment(self, wine_env: dict) -> dict:
         env = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "TMPDIR": "/tmp"}
@@ -426,19 +433,29 @@ class Sandbox:
         return env
 
     def probe(self):
-        """Runs /bin/true in the sandbox once: bwrap missing or refused says so here, clearly."""
-        for attempt in range(2):
-            command = [*self.arguments(None, {"PATH": "/usr/bin:/bin"}), "--", "true"]
-            try:
-                result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                        text=True, timeout=60)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                raise SandboxUnavailable(f"cannot start the sandbox ({self.bwrap}): {e}") from None
-            if result.returncode == 0:
-                return
-            if attempt == 0 and "disable-userns" in result.stderr:
-                self.disable_userns = False     # an older bwrap: nested namespaces stay possible
-                continue
+        """Runs /bin/true in the sandbox once, and keeps the strongest form that starts: all
+        namespaces; else (an older bwrap) without --disable-userns; else, where no new /proc
+        can be mounted (inside another sandbox or a container that masks /proc), without a pid
+        namespace. bwrap missing or refused says so here, clearly."""
+        first = None
+        for self.pid_namespace in (True, False):
+            for self.disable_userns in (True, False):
+                command = [*self.arguments(None, {"PATH": "/usr/bin:/bin"}), "--", "true"]
+                try:
+                    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                            text=True, timeout=60)
+                except (OSError, subprocess.TimeoutExpired) as e:
+                    raise SandboxUnavailable(f"cannot start the sandbox ({self.bwrap}): {e}") from None
+                if result.returncode == 0:
+                    if not self.pid_namespace:
+                        print(f"sandbox: {self.describe()}", file=sys.stderr, flush=True)
+                    return
+                first = first or result
+                if "disable-userns" not in result.stderr:
+                    break               # not an older bwrap: --disable-userns is not the trouble
+        result = first
+        self.pid_namespace = self.disable_userns = True
+        if result is not None:
             raise SandboxUnavailable(
                 f"the sandbox does not start here: {result.stderr.strip() or result.returncode}\n"
                 "bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu "
@@ -887,13 +904,24 @@ class _BwrapWatch(_GroupWatch):
         self.namespace = self.init = None
 
     def begin(self):
-        self.namespace, self.init = _namespace(self.info_fd)
+        self.kind, self.namespace, self.init = _namespace(self.info_fd)
 
     def members(self):
-        return _members(self.namespace, self.init) if self.namespace else None
+        return _members(self.kind, self.namespace, self.init) if self.namespace else None
 
     def kill(self):
-        _kill(self.proc, sandboxed=True)
+        _kill(self.proc, sandboxed=self.kind == "pid")
+        if self.kind == "mnt":
+            # No pid namespace: what the sandbox started does not die with bwrap (a wineserver
+            # daemonizes). Its mount namespace is its own, and cannot be left: kill by it.
+            for _ in range(50):
+                members = _members(self.kind, self.namespace, None)
+                if not members:
+                    break
+                for pid in members:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.01)
 
 
 def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
@@ -909,8 +937,9 @@ def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
 
 
 def _namespace(info_fd: int) -> tuple:
-    """bwrap's --info-fd JSON, written once the sandbox exists: (its pid namespace, the host
-    pid of its init, bwrap's own process that reaps the others)."""
+    """bwrap's --info-fd JSON, written once the sandbox exists: ("pid", its pid namespace, the
+    host pid of its init, bwrap's own process that reaps the others); without a pid namespace
+    ("mnt", its mount namespace, that same process)."""
     data = b""
     try:
         while chunk := os.read(info_fd, 4096):
@@ -919,19 +948,21 @@ def _namespace(info_fd: int) -> tuple:
         os.close(info_fd)
     try:
         info = json.loads(data)
-        return info["pid-namespace"], info["child-pid"]
+        if "pid-namespace" in info:
+            return "pid", info["pid-namespace"], info["child-pid"]
+        return "mnt", info["mnt-namespace"], None
     except (ValueError, KeyError):
-        return None, None       # bwrap failed before the sandbox existed: its message is on stderr
+        return None, None, None     # bwrap failed before the sandbox existed: its message is on stderr
 
 
-def _members(namespace: int, init: int) -> list:
-    """The processes of one pid namespace (the sandbox's), bwrap's own init not counted.
-    A pid namespace cannot be left: a process that double-forks or calls setsid is still here."""
+def _members(kind: str, namespace: int, init: int | None) -> list:
+    """The processes of one pid (or mount) namespace, the sandbox's, bwrap's own init not
+    counted. Neither can be left: a process that double-forks or calls setsid is still here."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if os.stat(f"/proc/{entry.name}/ns/pid").st_ino == namespace \
+                if os.stat(f"/proc/{entry.name}/ns/{kind}").st_ino == namespace \
                         and int(entry.name) != init:
                     found.append(int(entry.name))
             except OSError:
