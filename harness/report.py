@@ -81,7 +81,7 @@ def failure(case, outcome, verdict, results_file=None) -> str:
         out.append("standard error:")
         out += rows_text(r.stderr_rows)
     elif outcome.stderr.strip():
-        out.append("standard error (not checked):")
+        out.append("standard error (not graded - read it):")
         out += [f"  {safe(line)}" for line in outcome.stderr.rstrip("\n").split("\n")[:20]]
     if r.checks:
         out.append("checks:")
