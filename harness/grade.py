@@ -181,12 +181,18 @@ def reason_of(case, outcome, verdict) -> str:
 
 
 def last_said(outcome) -> str:
-    """The last line a program that ended itself with an error wrote on stderr: die()'s
-    "VirtualFree failed: ERROR_INVALID_PARAMETER (87)" says more than its status 2."""
-    if outcome.label not in ("nonzero_exit", "nonzero_exit_3", "abort"):
+    """What the program said last, when that says more than how it ended: for one that ended
+    itself with an error, its last line on stderr (die()'s "VirtualFree failed:
+    ERROR_INVALID_PARAMETER (87)" rather than status 2); for one killed at the timeout, its
+    last line of output (where it was when it hung)."""
+    if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
+        text, prefix = outcome.stderr, ""
+    elif outcome.label == "timeout":
+        text, prefix = outcome.stdout, "(its last line) "
+    else:
         return ""
-    lines = [line.strip() for line in outcome.stderr.splitlines() if line.strip()]
-    return _cut(report.safe(lines[-1]), 120) if lines else ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return prefix + _cut(report.safe(lines[-1]), 120) if lines else ""
 
 
 def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:

@@ -74,3 +74,11 @@ def test_an_extra_line_of_output_is_named_as_debug_output():
     assert not verdict.passed, expected
     assert "is extra: debug prints go to stderr, which is not graded" in \
         grade.reason_of(case, extra, verdict), grade.reason_of(case, extra, verdict)
+
+
+def test_a_timeout_says_where_the_program_was():
+    hung = Outcome("timeout", None, None, None, "reading a word\nwaiting\n", "", 3.0, (), "", "wine",
+                   "timeout", limit="time", limit_value="3 s")
+    assert grade.last_said(hung) == "(its last line) waiting"
+    quiet = replace(hung, stdout="")
+    assert grade.last_said(quiet) == ""
