@@ -63,6 +63,8 @@ class OutcomeSpec:
             return "output cut"
         if self.kind == "limit":
             return f"limit {self.limit}" if self.limit else "limit"
+        if self.kind == "signal":
+            return "segmentation fault" + (f" {self.access}" if self.access else "")
         name = next((n for n, c in EXCEPTIONS.items() if c == self.code), f"exception 0x{self.code:08X}")
         return f"{name} {self.access}" if self.access else name
 
@@ -83,6 +85,9 @@ def parse_outcome(text: str) -> OutcomeSpec:
     m = re.fullmatch(r"exit (\d+)", words)
     if m:
         return OutcomeSpec("exit", int(m.group(1)))
+    m = re.fullmatch(r"segmentation fault(?: (reading|writing|executing))?", words)
+    if m:                   # a Linux program's SIGSEGV (posix_vm): a signal, 11
+        return OutcomeSpec("signal", 11, m.group(1))
     m = re.fullmatch(r"exception (0x[0-9a-f]{1,8})", words)
     if m:
         return OutcomeSpec("exception", int(m.group(1), 16))
@@ -94,6 +99,7 @@ def parse_outcome(text: str) -> OutcomeSpec:
                 return OutcomeSpec("exception", code, access)
     raise ValueError(f"outcome {text!r} is not one of: 'exit N', 'timeout', 'abort', 'output cut', "
                      f"'limit' (or 'limit cpu', 'limit processes'), 'exception 0xC0000094', "
+                     f"'segmentation fault' (+ reading/writing/executing: Linux), "
                      f"or {', '.join(repr(n) for n in EXCEPTIONS)} (optionally + reading/writing/executing)")
 
 
