@@ -62,6 +62,7 @@ static const char *remote_error(DWORD error)
 static int child_main(void)
 {
     char line[128];
+    printf("ok\n");         /* started: its address space is settled, commands may come */
     while (fgets(line, sizeof line, stdin) != NULL) {
         char command[16];
         unsigned long long at;
@@ -141,6 +142,10 @@ static struct child start_child(void)
     if (c.to == NULL || c.from == NULL)
         die("_fdopen");
     setvbuf(c.to, NULL, _IONBF, 0);
+    if (fgets(cmdline, sizeof cmdline, c.from) == NULL || strncmp(cmdline, "ok", 2) != 0) {
+        fprintf(stderr, "remote: the child did not start (no \"ok\" on its pipe)\n");
+        exit(2);
+    }
     printf("child:      pid %lu (%s child), in a job object with JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE\n",
            c.pi.dwProcessId, "remote.exe");
     return c;
@@ -247,7 +252,7 @@ static void write_step(void)
     ReadProcessMemory(GetCurrentProcess(), base, here, sizeof here - 1, NULL);
     printf("parent:     VirtualQuery(base), its own space: %s, %s: %s\n", state_name(own.State),
            type_name(own.Type), strcmp(here, word) == 0 ? "the same word, by chance"
-                                                        : "another page, the word is not there");
+                                                        : "the word is not here");
 
     /* BEGIN SOLUTION: release the child's page: VirtualFreeEx with the base and size 0,
      * MEM_RELEASE; die() if it fails */
