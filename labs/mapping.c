@@ -222,8 +222,12 @@ static void share(void)
         exit(2);
     }
     HANDLE writer = start_child(job, "writer", name);
-    if (end_child(writer, "writer") != 0)
-        TerminateProcess(reader, 2);      /* it would wait for words that never come */
+    DWORD wrote = end_child(writer, "writer");
+    /* The writer is gone: the reader has its last word already, or waits for none. */
+    if (WaitForSingleObject(reader, wrote == 0 ? 1000 : 0) != WAIT_OBJECT_0) {
+        TerminateProcess(reader, 2);
+        printf("reader      still waiting for a word after the writer ended: terminated\n");
+    }
     end_child(reader, "reader");
 
     /* The words are still there while a handle to the mapping is open: ours. */
