@@ -39,7 +39,7 @@ EXCEPTIONS = {
 }
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
-RANDOM_KINDS = ("word",)        # stdin = { random = "word" }
+RANDOM_KINDS = ("word", "words")   # stdin = { random = "word" }: one word; "words": three
 DEFAULT_TIMEOUT = 10.0          # seconds, for a case that sets none; TIMEOUT=N caps every case
 
 
@@ -127,7 +127,7 @@ class Case:
     variants: tuple
     where: str              # "expected/lab.toml:12"
     parent: str | None = None       # no points unless this case (same lab) passed
-    random_stdin: str | None = None  # "word": stdin is drawn from a seed (with_input)
+    random_stdin: str | None = None  # "word", "words": stdin is drawn from a seed (with_input)
     seed: int | None = None          # the seed the stdin was drawn from, once it was
     hidden: bool = False             # from EXPECTED_HIDDEN: graded, never shipped
 
@@ -173,8 +173,8 @@ def _stdin(value, fail) -> tuple:
         return value["repeat"] * value["times"] + "\n", None
     if isinstance(value, dict) and set(value) == {"random"} and value["random"] in RANDOM_KINDS:
         return "", value["random"]
-    fail("stdin must be a string, { repeat = \"a\", times = N } or "
-         f"{{ random = \"{'|'.join(RANDOM_KINDS)}\" }}")
+    fail("stdin must be a string, { repeat = \"a\", times = N }, "
+         + " or ".join(f"{{ random = \"{kind}\" }}" for kind in RANDOM_KINDS))
 
 
 def random_word(rng: random.Random) -> str:
@@ -188,7 +188,8 @@ def with_input(case: Case, seed: int) -> Case:
     if case.random_stdin is None:
         return case
     rng = random.Random(f"{seed}:{case.lab}/{case.name}")
-    return replace(case, stdin=random_word(rng) + "\n", seed=seed)
+    count = 3 if case.random_stdin == "words" else 1
+    return replace(case, stdin=" ".join(random_word(rng) for _ in range(count)) + "\n", seed=seed)
 
 
 def new_seed() -> int:
