@@ -1,6 +1,8 @@
 """pytest glue: the cases in expected/ become test items; one Runner serves the session."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import sys
 import threading
@@ -84,7 +86,8 @@ def sandbox_refusal() -> str:
     except SandboxUnavailable:
         return ""
     try:
-        Sandbox(bwrap, Limits()).probe()
+        with contextlib.redirect_stderr(io.StringIO()):    # the runner says its level itself
+            Sandbox(bwrap, Limits()).probe()
     except SandboxUnavailable as e:
         return str(e)
     return ""

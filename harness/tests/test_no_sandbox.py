@@ -1,8 +1,8 @@
 """Where bwrap is installed but cannot start (Ubuntu 24.04's default: AppArmor keeps it from
 creating user namespaces), a student's own `make check` runs without the sandbox and says so
 once, in the checkout and in the starter; the hostile self-tests are skipped with bwrap's
-reason; SANDBOX=1 makes it an error, and grading refuses. bwrap fails on purpose here: BWRAP
-names a script that prints AppArmor's message and exits 1."""
+reason; SANDBOX=1 makes it an error, and grading never runs a submission unsandboxed. bwrap
+fails on purpose here: BWRAP names a script that prints AppArmor's message and exits 1."""
 from __future__ import annotations
 
 import os
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import starter
+from .. import sandbox_user, starter
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPARMOR = "bwrap: setting up uid map: Permission denied"
@@ -72,12 +72,18 @@ def test_sandbox_1_makes_it_an_error(refusing_bwrap, build_dir):
     assert "sandbox: off" not in output
 
 
-def test_grading_still_refuses(refusing_bwrap, borrowed_build):
+def test_grading_never_runs_a_submission_unsandboxed(refusing_bwrap, borrowed_build):
+    """Not the student's own code: where bwrap refuses, grading refuses too (exit 2), or, as
+    root, takes the user level and says so; it never goes on without a sandbox."""
     status, output = run([sys.executable, "-m", "harness.grade", "--lab", "reserve_commit",
                           "--quiet", "--build", str(borrowed_build)], refusing_bwrap)
-    assert status == 2, output
-    assert f"the sandbox does not start here: {APPARMOR}" in output
-    assert "sandbox: off" not in output and "Score:" not in output
+    assert "sandbox: off" not in output and "no sandbox" not in output, output
+    assert f"the sandbox does not start here: {APPARMOR}" in output, output
+    user_level = "as root, every compile and run of a submission runs as a user of its own"
+    if sandbox_user.is_possible():          # not root: no user level
+        assert status == 2 and "Score:" not in output, output
+    else:                                   # root: the user level, or a refusal saying why not
+        assert user_level in output or (status == 2 and "the user level" in output), output
 
 
 @pytest.fixture(scope="module")
