@@ -11,7 +11,7 @@
 # root, else with SANDBOX=0, said so.
 #
 # Needs root (debootstrap, mounts) and 2.5 GB for trixie; the first run takes a few minutes
-# of downloads, later ones only make check (about a minute). Not run in CI: a fresh clone
+# of downloads, later ones only make check (1.5 minutes). Not run in CI: a fresh clone
 # would make the root every time. `DISTRO_REFRESH=1` remakes the root; after DISTRO, a
 # command to run in the root instead of make check (e.g. bash).
 set -eu
