@@ -11,7 +11,7 @@ from and the toolchain that captured it (the compiler, and Wine for a Windows la
 
 The block is what the terminal shows for that case: standard output, then standard error.
 `make check` compares every such block with a fresh run. On the toolchain that captured it,
-exactly (addresses and the `platform:` line may differ: they are compared as placeholders).
+exactly (addresses, process ids and the `platform:` line may differ: they are placeholders).
 On any other, the image, the attempt counts and the address-space layout differ (another
 compiler lays the .exe out differently, another Wine places and sizes things differently),
 so only every line's shape is compared: numbers and sizes are placeholders too, a `behaviour:`
@@ -34,6 +34,9 @@ from .build import toolchain as compiler
 MARKER = re.compile(r"^<!-- output: (?P<case>[a-z0-9_]+)(?:; toolchain: (?P<toolchain>[^\n]*?))? -->\n"
                     r"```text\n(?P<body>.*?)^```$", re.M | re.S)
 ADDRESS = re.compile(r"0x[0-9A-Fa-f]{8,16}\b")
+# A process id, as printed (`pid 48`) or in a name made from it (`vmlabs-mapping-32`): small
+# and fixed with a wineserver per run (the sandbox), growing with a shared one (SANDBOX=0).
+PID = re.compile(r"(\bpid |[A-Za-z]-)\d+\b")
 PLATFORM = re.compile(r"^(platform: +).*$")
 # Shapes, for another toolchain's run (see shape()):
 BEHAVIOUR = re.compile(r"^(\s*behaviour: +).*$")
@@ -81,9 +84,10 @@ def shown(outcome) -> str:
 
 
 def normalised(text: str) -> list:
-    """Lines as compared on the toolchain that captured them: addresses and the platform
-    line (Wine's or the kernel's version) are placeholders, the rest must be equal."""
-    lines = [ADDRESS.sub("0x<address>", line.rstrip()) for line in text.rstrip("\n").split("\n")]
+    """Lines as compared on the toolchain that captured them: addresses, process ids and the
+    platform line (Wine's or the kernel's version) are placeholders, the rest must be equal."""
+    lines = [PID.sub(r"\1<pid>", ADDRESS.sub("0x<address>", line.rstrip()))
+             for line in text.rstrip("\n").split("\n")]
     return [PLATFORM.sub(r"\1<platform>", line) for line in lines]
 
 

@@ -80,6 +80,20 @@ def test_another_toolchain_compares_the_shape_of_each_line(now, equal):
     assert (handouts.shape(WINE_8) == handouts.shape(now)) is equal
 
 
+@pytest.mark.parametrize("captured, now, equal", [
+    ("child:  pid 48 (remote.exe child)", "child:  pid 916 (remote.exe child)", True),
+    ("mapping:    Local\\vmlabs-mapping-32, 4096 bytes", "mapping:    Local\\vmlabs-mapping-588, 4096 bytes", True),
+    ("VirtualQuery: reserved 262144, committed 4096 bytes (1 of 64 pages, -4)",
+     "VirtualQuery: reserved 262144, committed 4096 bytes (1 of 64 pages, -5)", False),
+    ("row:  x64-8tb", "row:  x64-128tb", False),
+    ("failed attempts:        71", "failed attempts:        72", False),
+], ids=["a pid", "a name made from a pid", "a count after a dash", "a row name", "a count"])
+def test_process_ids_vary_even_on_the_same_toolchain(captured, now, equal):
+    """A process id is the wineserver's (a new one per sandboxed run, a shared one with
+    SANDBOX=0), not the lab's: a placeholder, like an address; other numbers are not."""
+    assert (handouts.normalised(captured) == handouts.normalised(now)) is equal
+
+
 def block_with(toolchain):
     return handouts.Block(handouts.Path("labs/x.md"), "x", "case", "page: 4096\n", 1, toolchain)
 
