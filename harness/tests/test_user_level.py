@@ -36,9 +36,10 @@ BROKEN = ("forgot_commit", "hard_coded", "infinite_loop", "flood", "compile_erro
           "missing_file")
 TIMEOUT = "3"
 
-pytestmark = pytest.mark.skipif(bool(sandbox_user.is_possible()) or shutil.which("bwrap") is None,
-                                reason=f"the user level needs root, setpriv and (for the container) "
-                                       f"bwrap: {sandbox_user.is_possible() or 'no bwrap'}")
+pytestmark = [pytest.mark.skipif(bool(sandbox_user.is_possible()) or shutil.which("bwrap") is None,
+                                 reason=f"the user level needs root, setpriv and (for the container) "
+                                        f"bwrap: {sandbox_user.is_possible() or 'no bwrap'}"),
+              pytest.mark.needs_sandbox]    # the container is made with bwrap, and compared with its level
 
 
 def pool_leftovers() -> list:
