@@ -36,6 +36,11 @@ ARGS ?=
 # through the environment: make passes command-line variables on.
 SUBMISSION ?=
 SUBMISSIONS ?=
+# grade-all: ROSTER=roster.csv (also canvas.csv, moodle.csv), PREVIOUS=old grades.csv or folder
+# (what changed since), ASSIGNMENT (the LMS column's name, default vmlabs).
+ROSTER ?=
+PREVIOUS ?=
+ASSIGNMENT ?=
 
 # JOBS: how many at once, everywhere: compiles (make -j), make check's workers (pytest-xdist)
 # and the labs grade and grade-all run at once. Default: one per core; JOBS=1: one at a time.
@@ -148,7 +153,9 @@ grade: prefix
 	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
 
 grade-all: prefix
-	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
+	    $(if $(ROSTER),--roster "$(ROSTER)") $(if $(PREVIOUS),--previous "$(PREVIOUS)") \
+	    $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)"),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
@@ -184,7 +191,8 @@ help:
 	@echo "  make grade          grade the reference labs: points per case, Score: X/Y"
 	@echo "  make grade SUBMISSION=dir       grade one student's folder -> $(BUILD)/grade/results.json"
 	@echo "  make grade-all SUBMISSIONS=dir  grade one sub-folder per student, JOBS at a time"
-	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json"
+	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json, feedback.txt"
+	@echo "                      ROSTER=roster.csv: also canvas.csv, moodle.csv; PREVIOUS=old: what changed"
 	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
 	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"
 	@echo "                      grading takes LAB=name SEED=n TIMEOUT=s EXPECTED_HIDDEN=dir"
