@@ -78,7 +78,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check bench grade grade-all starter gradescope deps clean help prefix handouts
+.PHONY: all run check bench grade grade-all similarity starter gradescope deps clean help prefix handouts
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -158,6 +158,23 @@ grade-all: prefix
 	    $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)"),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
+# Which students handed in the same solutions: Dolos (npm, installed once into BUILD/dolos,
+# about 4 minutes: it compiles its parsers, with the host's compiler and flags, not the labs'),
+# the starter as the baseline; LAB=name: one lab.
+DOLOS_VERSION := 3.5.1
+DOLOS := $(BUILD)/dolos/node_modules/@dodona/dolos-lib/package.json
+$(DOLOS): | $(BUILD)/.dir
+	$(Q)command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { echo "make similarity \
+	    needs node and npm (and g++, make for Dolos's parsers): apt-get install nodejs npm \
+	    build-essential" >&2; exit 2; }
+	$(say) NPM "@dodona/dolos-lib@$(DOLOS_VERSION) into $(BUILD)/dolos (once, a few minutes)"
+	$(Q)env -u CC -u CFLAGS -u HOSTCC -u HOSTCFLAGS -u ARCH npm install --prefix "$(BUILD)/dolos" --no-audit --no-fund --loglevel=error \
+	    "@dodona/dolos-lib@$(DOLOS_VERSION)" >/dev/null
+
+similarity: $(DOLOS)
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.similarity "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	    echo "make similarity needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
+
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
 # the harness, a student Makefile, README and GitHub Classroom workflow.
 starter:
@@ -193,6 +210,8 @@ help:
 	@echo "  make grade-all SUBMISSIONS=dir  grade one sub-folder per student, JOBS at a time"
 	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json, feedback.txt"
 	@echo "                      ROSTER=roster.csv: also canvas.csv, moodle.csv; PREVIOUS=old: what changed"
+	@echo "  make similarity SUBMISSIONS=dir pairs of students ranked by the solution code they share"
+	@echo "                      -> $(BUILD)/similarity/similarity.html (Dolos, installed once with npm)"
 	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
 	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"
 	@echo "                      grading takes LAB=name SEED=n TIMEOUT=s EXPECTED_HIDDEN=dir"
