@@ -112,23 +112,37 @@ def read_class(folder: Path, labs, known) -> dict:
     return found
 
 
+def handed_in(files: dict, baselines: dict) -> dict:
+    """files without those that are the starter unchanged: there is nothing of theirs in them."""
+    return {lab: {s: data for s, data in by_student.items() if data != baselines[lab].encode()}
+            for lab, by_student in files.items()}
+
+
+def identical_groups(files: dict) -> list:
+    """[(lab, [students])]: files byte for byte the same, largest groups first."""
+    groups = []
+    for lab, by_student in files.items():
+        by_hash = {}
+        for student, data in sorted(by_student.items()):
+            by_hash.setdefault(hashlib.sha256(data).hexdigest(), []).append(student)
+        groups += [(lab, group) for group in by_hash.values() if len(group) > 1]
+    return sorted(groups, key=lambda g: (-len(g[1]), g[0], g[1]))
+
+
 def compare(files: dict, baselines: dict, engine) -> list:
-    """files {lab: {student: bytes}}, baselines {lab: the starter's text} -> [Pair], ranked."""
+    """files {lab: {student: bytes}} (handed_in's), baselines {lab: the starter's text} ->
+    [Pair], ranked."""
     pairs = {}
 
     def pair(a, b) -> Pair:
         a, b = sorted((a, b))
         return pairs.setdefault((a, b), Pair(a, b))
 
-    for lab, by_student in files.items():
+    for lab, group in identical_groups(files):
+        for a, b in itertools.combinations(group, 2):
+            pair(a, b).labs[lab] = Shared(lab, 1.0, 0, 0, True)
+    for lab, kept in files.items():
         baseline = baselines[lab]
-        kept = {s: data for s, data in by_student.items() if data != baseline.encode()}
-        by_hash = {}
-        for student, data in kept.items():
-            by_hash.setdefault(hashlib.sha256(data).hexdigest(), []).append(student)
-        for group in by_hash.values():
-            for a, b in itertools.combinations(sorted(group), 2):
-                pair(a, b).labs[lab] = Shared(lab, 1.0, 0, 0, True)
         if len(kept) < 2:
             continue
         texts = {s: data.decode("utf-8", "replace") for s, data in kept.items()}
@@ -188,17 +202,17 @@ mark { background: #ffd8b5; display: block; } .n { color: #8c959f; } h3 { margin
 
 
 def page(pairs, files, top: int, labs) -> str:
+    """files: handed_in's."""
     out = ["<h1>vmlabs: similarity</h1>",
            f'<p class="meta">{len({s for f in files.values() for s in f})} students, labs: '
            f'{esc(", ".join(labs))}. Each pair\'s share of code in common per lab, computed by '
            f'Dolos with the starter as the baseline (the starter\'s code is never counted; names '
            f'and layout do not matter). Byte-identical files first. A high share is a question to '
            f'ask, not a verdict: short solutions to the same TODO look alike.</p>']
-    identical = [p for p in pairs if p.identical]
+    groups = identical_groups(files)
     out.append("<h2>Byte-identical files</h2>")
-    out.append("<ul>" + "".join(f"<li>{esc(p.a)} and {esc(p.b)}: "
-                                f"{esc(', '.join(l for l, s in sorted(p.labs.items()) if s.identical))}</li>"
-                                for p in identical) + "</ul>" if identical else "<p>None.</p>")
+    out.append("<ul>" + "".join(f"<li>{esc(lab)}.c: {len(group)} students, {esc(', '.join(group))}</li>"
+                                for lab, group in groups) + "</ul>" if groups else "<p>None.</p>")
     out.append("<h2>Pairs, most alike first</h2><table><tr><th>#</th><th>students</th>"
                "<th>most alike lab</th><th>per lab</th></tr>")
     for i, p in enumerate(pairs[:max(top * 5, 50)], 1):
@@ -232,8 +246,9 @@ def run(folder: Path, out: Path, engine, only=(), top: int = 10,
         expected: Path = ROOT / "expected", labs_dir: Path = ROOT / "labs") -> list:
     labs = [lab for lab in cases.load_all(expected, tuple(only)) if (labs_dir / f"{lab.name}.c").is_file()]
     known = frozenset(p.stem for p in expected.glob("*.toml"))
-    files = read_class(folder, labs, known)
-    pairs = compare(files, baselines_of(labs, labs_dir), engine)
+    baselines = baselines_of(labs, labs_dir)
+    files = handed_in(read_class(folder, labs, known), baselines)
+    pairs = compare(files, baselines, engine)
     names = [lab.name for lab in labs]
     write_atomic(out / "similarity.html", page(pairs, files, top, names))
     write_atomic(out / "similarity.csv", table_csv(pairs, names))

@@ -72,6 +72,7 @@ def test_identical_first_the_starter_never_compared(tmp_path):
     page = (tmp_path / "out" / "similarity.html").read_text()
     assert "<script" not in page and "https://" not in page
     assert "&lt;i&gt;frank" in page and "<i>frank" not in page
+    assert "<li>reserve_commit.c: 2 students, alice, dave</li>" in page
     assert page.index("Byte-identical") < page.index("alice and dave: reserve_commit")
     assert "<mark" in page
     rows = (tmp_path / "out" / "similarity.csv").read_text().splitlines()
