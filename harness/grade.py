@@ -725,6 +725,8 @@ def class_main(setup: Setup, students, options) -> int:
     kept = regrade.keep(out)
     if kept:
         print(f"the previous grading is kept in {kept}", file=sys.stderr)
+    for stale in ("canvas.csv", "moodle.csv", "roster.txt", "changes.txt"):   # not from this one
+        (out / stale).unlink(missing_ok=True)
     print(f"grading {len(students)} students, {len(setup.labs)} labs each, {options.jobs} at a time "
           f"(seed {setup.seed})", file=sys.stderr)
     gone = forget_others(out, students)
@@ -742,7 +744,8 @@ def class_main(setup: Setup, students, options) -> int:
         changes = (str(options.previous), regrade.compare(before, grades))
         write_atomic(out / "changes.txt", "".join(f"{line}\n" for line in changes[1]))
         print(f"changes since {options.previous}: "
-              + (f"{len(changes[1])} students" if changes[1] else "none"))
+              + (f"{len(changes[1])} student{'s' if len(changes[1]) > 1 else ''}"
+                 if changes[1] else "none"))
         for line in changes[1]:
             print(f"  {line}")
     classreport.write(out, grades, setup.labs, changes)

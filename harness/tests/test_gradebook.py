@@ -166,3 +166,14 @@ def test_a_bad_roster_names_the_line(tmp_path, roster, message):
 def test_scrub_removes_the_machines_paths():
     assert gradebook.scrub("/srv/class/bob/x.c and /srv/class", ["/srv/class"]) == "bob/x.c and "
     assert gradebook.scrub("nothing", ["", "/"]) == "nothing"
+
+
+def test_a_grading_without_roster_leaves_no_stale_gradebook(graded, runner, build_dir):
+    """Last in this file: grades the class a third time, without ROSTER or PREVIOUS."""
+    work, out, first = graded
+    assert grade.main(["--all", str(work / "class"), *COMMON, "--out", str(out),
+                       "--build", str(build_dir)], runner=runner) == 0
+    for name in ("canvas.csv", "moodle.csv", "roster.txt", "changes.txt"):
+        assert not (out / name).exists(), name
+        assert (out.with_name("grade.previous") / name).is_file(), name
+    assert (out / "bob" / "feedback.txt").read_text().startswith("vmlabs: bob: 13/13")
