@@ -70,6 +70,7 @@ class CaseGrade:
                             # "missing", "did_not_compile", "not_run": decided without a run)
     meaning: str = ""       # that outcome's line from EXPLANATIONS, filled in
     outcome_wrong: bool = False     # it ran, and did not end as the case expects
+    said: str = ""          # its last line on stderr, when it ended itself with an error
 
     @property
     def id(self) -> str:
@@ -167,6 +168,9 @@ def reason_of(case, outcome, verdict) -> str:
                 return f"{label} line {line}: got {row.got.strip()!r}, expected {row.expected.strip()!r}{why}"
             if row.mark == "-":
                 return f"{label}: missing {row.expected.strip()!r}"
+            if row.mark == "+" and label == "output":
+                return (f"output line {line}: {_cut(row.got.strip(), 40)!r} is extra: debug "
+                        f"prints go to stderr, which is not graded")
             if row.mark == "+":
                 return f"{label} line {line}: {row.got.strip()!r} not expected ({row.why})"
         return f"{label} does not match"
@@ -174,6 +178,21 @@ def reason_of(case, outcome, verdict) -> str:
     if failed:
         return f"check failed: {failed.text}" + (f" ({failed.detail})" if failed.detail else "")
     return "failed"
+
+
+def last_said(outcome) -> str:
+    """What the program said last, when that says more than how it ended: for one that ended
+    itself with an error, its last line on stderr (die()'s "VirtualFree failed:
+    ERROR_INVALID_PARAMETER (87)" rather than status 2); for one killed at the timeout, its
+    last line of output (where it was when it hung)."""
+    if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
+        text, prefix = outcome.stderr, ""
+    elif outcome.label == "timeout":
+        text, prefix = outcome.stdout, "(its last line) "
+    else:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return prefix + _cut(report.safe(lines[-1]), 120) if lines else ""
 
 
 def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:
@@ -238,8 +257,9 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         verdict = match.judge(case, outcome)
-        named = dict(outcome=outcome.label, meaning=outcome.explain(),
-                     outcome_wrong=verdict.result is not None and not verdict.result.outcome_ok)
+        wrong = verdict.result is not None and not verdict.result.outcome_ok
+        named = dict(outcome=outcome.label, meaning=outcome.explain(), outcome_wrong=wrong,
+                     said=last_said(outcome) if wrong else "")
         record = Path("cases") / lab.name / f"{case.name}.txt"
         (out / record).parent.mkdir(parents=True, exist_ok=True)
         (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
@@ -282,16 +302,62 @@ def replay(grade: Grade) -> str:
     return f"SEED={grade.seed}"
 
 
+def _wrapped(head: str, text: str, width: int, most: int = 4) -> list:
+    """text after head, wrapped under itself, on at most `most` lines (the rest is in the
+    details and in grade.txt)."""
+    lines = textwrap.wrap(text, max(40, width - len(head)), break_on_hyphens=False) or [""]
+    if len(lines) > most:
+        lines = lines[:most - 1] + [_cut(lines[most - 1], max(40, width - len(head)) - 1) + "\u2026"]
+    return [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
+
+
+FOLDED = (("  = ", "lines as expected"), ("  - ", "more lines missing"),
+          ("  FAIL ", "more checks failed"))
+
+
+def brief(text: str, keep: int = 2) -> str:
+    """A failure's report with each run of alike lines (matched output "  = ", missing lines
+    "  - ", failed checks) longer than 2 * keep + 1 folded to its first and last `keep`
+    lines: the differences stay in view."""
+    out, run, kind = [], [], None
+
+    def flush():
+        if len(run) > 2 * keep + 1:
+            indent = run[0][:len(run[0]) - len(run[0].lstrip())]
+            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {kind[1]}"] + run[-keep:])
+        else:
+            out.extend(run)
+        run.clear()
+
+    for line in text.split("\n"):
+        alike = next((k for k in FOLDED if line.startswith(k[0])), None)
+        if alike is not kind:
+            flush()
+            kind = alike
+        if alike is None:
+            out.append(line)
+        else:
+            run.append(line)
+    flush()
+    return "\n".join(out)
+
+
 def table(grade: Grade, width: int = 110) -> str:
-    """Per lab: each case, its points, its status and, when it failed, what happened and the hint."""
+    """Per lab: each case, its points, its status and, when it failed, what happened and the
+    hint; an explanation or a hint already given in the lab is not given again."""
     out = []
     for lab in grade.labs:
         out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
         if lab.problem:
             out.append(f"  {lab.cases[0].reason}")
+            names = ", ".join(c.name + (" (hidden)" if c.hidden else "") for c in lab.cases)
+            out += _wrapped("  not run: ", f"{names} ({lab.cases[0].meaning})", width)
+            out.append("")
+            continue
         if lab.warnings:
             out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
         out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
+        said = set()
         for c in lab.cases:
             name = c.name + (" (hidden)" if c.hidden else "")
             status = "FAILED" if c.status == FAILED else c.status
@@ -299,35 +365,53 @@ def table(grade: Grade, width: int = 110) -> str:
             if c.status == PASSED:
                 out.append(head.rstrip())
                 continue
-            if lab.problem:
-                text = c.meaning
-            elif c.status == NOT_RUN:
-                text = c.reason
-            elif c.outcome_wrong:
-                text = f"{c.reason} -- {c.meaning} -- hint: {_one_line(c.hint)}"
-            else:
-                text = f"{c.reason} -- hint: {_one_line(c.hint)}"
-            indent = " " * len(head)
-            lines = textwrap.wrap(text, max(40, width - len(head)), break_on_hyphens=False) or [""]
-            out.append(head + lines[0])
-            out += [indent + line for line in lines[1:]]
+            parts = [c.reason]
+            if c.status == FAILED:
+                if c.said:
+                    parts.append(f"it said: {c.said}")
+                if c.outcome_wrong and c.meaning not in said:
+                    parts.append(c.meaning)
+                    said.add(c.meaning)
+                hint = _one_line(c.hint)
+                if hint and hint not in said:
+                    parts.append(f"hint: {hint}")
+                    said.add(hint)
+                elif hint:
+                    parts.append("hint: as above")
+            out += _wrapped(head, " -- ".join(parts), width)
         out.append("")
     return "\n".join(out)
 
 
-def details(grade: Grade) -> str:
-    """The full explanation of every failure: compile errors once per lab, then each case."""
+def details(grade: Grade, every: bool = True) -> str:
+    """The full explanation of the failures: compile errors once per lab, then each failed
+    case; every=False, only the first failure of each lab, the others named."""
     out = []
     for lab in grade.labs:
         if lab.problem in COMPILE_PROBLEMS:
             out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
             continue
-        if lab.warnings:
+        if lab.warnings and every:
             out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
-        for c in lab.cases:
-            if c.status == FAILED:
-                out.append(f"---- {c.id} (0/{c.max_points})\n{c.output}")
+        failed = [c for c in lab.cases if c.status == FAILED]
+        for c in failed if every else failed[:1]:
+            out.append(f"---- {c.id} (0/{c.max_points})\n{c.output if every else brief(c.output)}")
+        if not every and len(failed) > 1:
+            out.append(f"---- {lab.lab}: also failed, each in the table above: "
+                       f"{', '.join(c.name for c in failed[1:])}")
     return "\n\n".join(out)
+
+
+def summary(grade: Grade) -> str:
+    """One line per lab, then the score: the last thing a student reads."""
+    width = max(len(lab.lab) for lab in grade.labs) if grade.labs else 0
+    lines = []
+    for lab in grade.labs:
+        lost = [c.name for c in lab.cases if c.points < c.max_points]
+        why = lab.problem.replace("_", " ") if lab.problem else \
+            ("full marks" if not lost else f"lost: {', '.join(lost)}")
+        lines.append(f"  {lab.lab:<{width}}  {f'{lab.points}/{lab.max_points}':>6}  {_cut(why, 80)}")
+    return "\n".join(lines)
 
 
 def header(grade: Grade) -> str:
@@ -339,10 +423,18 @@ def header(grade: Grade) -> str:
     return "\n".join(lines)
 
 
-def text_report(grade: Grade, with_details=True) -> str:
+def text_report(grade: Grade, with_details=True, every=True) -> str:
+    """The header, the table, what went wrong (every failure, or every=False the first of
+    each lab), then one line per lab and the score."""
     parts = [header(grade), "", table(grade)]
-    if with_details and details(grade):
-        parts += ["What went wrong, case by case:", "", details(grade), ""]
+    explained = details(grade, every) if with_details else ""
+    if explained:
+        title = "What went wrong, case by case:" if every else \
+            ("What went wrong, the first failure of each lab (every one: --details, or V=1; "
+             "all of them are in grade.txt):")
+        parts += [title, "", explained, ""]
+    if len(grade.labs) > 1:
+        parts += [summary(grade), ""]
     parts.append(f"Score: {grade.score}/{grade.max_score}")
     return "\n".join(parts) + "\n"
 
@@ -646,6 +738,8 @@ def parse(argv):
     parser.add_argument("--previous", metavar="PATH", default=env("PREVIOUS") or None,
                         help="with --all: a grades.csv or grade folder to compare with: who "
                              "gained or lost what (PREVIOUS)")
+    parser.add_argument("--details", action="store_true", default=env("V") == "1",
+                        help="every failure in full, not only the first of each lab (V=1)")
     parser.add_argument("--expected", default=str(ROOT / "expected"), help=argparse.SUPPRESS)
     parser.add_argument("--labs", default=str(ROOT / "labs"), help=argparse.SUPPRESS)
     parser.add_argument("--build", default=build, help=argparse.SUPPRESS)
@@ -699,7 +793,7 @@ def main(argv, runner: Runner | None = None) -> int:
         write_grade(grade, options.out, with_details=True)
         if options.results:
             write_atomic(Path(options.results), json.dumps(results_json(grade), indent=1) + "\n")
-        print(text_report(grade, with_details=not options.quiet), end="")
+        print(text_report(grade, with_details=not options.quiet, every=options.details), end="")
         print(f"(written: {options.out / 'results.json'}, junit.xml, grade.txt; every run in "
               f"{options.out / 'cases'})", file=sys.stderr)
         return 0 if grade.score == grade.max_score else 1

@@ -160,15 +160,33 @@ def scrub(text: str, paths) -> str:
     return text
 
 
+def hints(grade) -> list:
+    """Each case that failed: what happened and its hint in full (the table shortens them),
+    a hint given once."""
+    out, given = [], set()
+    for c in grade.cases:
+        if c.status != FAILED:
+            continue
+        out.append(f"{c.id}: {c.reason}")
+        hint = " ".join(c.hint.split())
+        if hint:
+            out.append(f"  hint: {hint}" if hint not in given else "  hint: as above")
+            given.add(hint)
+    return out
+
+
 def feedback(grade, name: str = "", paths=()) -> str:
-    """What a student reads as the LMS's comment: the score, each lab's table with the hints,
-    the notes about the submission, how to replay the random inputs."""
+    """What a student reads as the LMS's comment: the score, each lab's table, what happened
+    in each failed case with its hint, the notes about the submission, how to replay the
+    random inputs."""
     lines = [f"vmlabs: {name or grade.student}: {grade.score}/{grade.max_score}", ""]
-    lines += [f"note: {n}" for n in grade.notes]
-    lines += ["" if grade.notes else None, table(grade, width=96).rstrip(), "",
-              f"Random inputs from seed {grade.seed} (make check {replay(grade)} sends the same).",
+    lines += [f"note: {n}" for n in grade.notes] + ([""] if grade.notes else [])
+    lines += [table(grade, width=96).rstrip(), ""]
+    if hints(grade):
+        lines += ["What went wrong, and where to look:", *hints(grade), ""]
+    lines += [f"Random inputs from seed {grade.seed} (make check {replay(grade)} sends the same).",
               f"Score: {grade.score}/{grade.max_score}"]
-    return scrub("\n".join(l for l in lines if l is not None), paths) + "\n"
+    return scrub("\n".join(lines), paths) + "\n"
 
 
 def write(out: Path, grades, labs, roster: dict | None, assignment: str = "vmlabs",

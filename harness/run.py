@@ -26,6 +26,7 @@ directly, with one persistent wineserver for the session (only for code you trus
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -72,6 +73,8 @@ ACCESS_WORDS = {"read": "reading", "write": "writing", "execute": "executing"}
 
 LAB_FAULT = re.compile(r"^fault: \w+ \(0x([0-9A-Fa-f]{8})\) "
                        r"(?:(reading|writing|executing|accessing) (0x[0-9A-Fa-f]+)|at instruction)", re.M)
+LINUX_FAULT = re.compile(r"^fault: SIGSEGV \(\w+\) (reading|writing|executing|accessing) "
+                         r"(0x[0-9A-Fa-f]+)", re.M)
 WINE_PAGE_FAULT = re.compile(r"^wine: Unhandled page fault on (read|write|execute) access to "
                              r"(?:0x)?([0-9A-Fa-f]+)", re.M)
 WINE_OTHER = re.compile(r"^wine: Unhandled (" + "|".join(WINE_UNHANDLED) + r")", re.M)
@@ -108,6 +111,8 @@ EXPLANATIONS = {
     "cpu_limit": "used more than {limit} of CPU time: killed (busy threads, or an endless loop)",
     "process_limit": "had more than {limit} at once: killed (CreateProcess in a loop?)",
     "signal": "a signal ended the program: {code}",
+    "segmentation_fault": "SIGSEGV: the program {access} memory it may not touch ({address}): "
+                          "not mapped, or mapped PROT_NONE or read-only",
     "did_not_compile": "the source did not compile: the compiler's message says where and why",
     "program_too_large": "the compiler was stopped: the program would be larger than 16 MiB "
                          "(an .incbin of a large file, or a huge initialised array?)",
@@ -217,6 +222,8 @@ class Outcome:
             return key if key in EXPLANATIONS else "exception"
         if self.kind == "limit":
             return {"cpu": "cpu_limit", "processes": "process_limit"}.get(self.limit, "cpu_limit")
+        if self.kind == "signal" and self.code == signal.SIGSEGV:
+            return "segmentation_fault"
         return self.kind
 
     def explain(self) -> str:
@@ -247,6 +254,9 @@ class Outcome:
         if self.kind == "limit":
             what = {"cpu": "CPU time", "processes": "processes"}.get(self.limit, self.limit)
             return f"killed at the {what} limit ({self.limit_value})"
+        if self.kind == "signal" and self.code == signal.SIGSEGV:
+            return "segmentation fault (SIGSEGV)" + (f" {self.access}" if self.access else "") + \
+                (f" 0x{self.address:016x}" if self.address is not None else "")
         if self.kind == "signal":
             return f"killed by signal {_signal_name(self.code)}"
         name = EXCEPTION_NAMES.get(self.code, "exception")
@@ -273,6 +283,14 @@ def classify(status: int, stdout: str, stderr: str, platform: str):
     """(kind, code, access, address, source) from how a process ended and what it said."""
     if status == 0:
         return "exit", 0, None, None, "exit status"
+    if platform == "linux" and status in (-signal.SIGSEGV, 128 + signal.SIGSEGV):
+        # Killed by SIGSEGV (through bwrap, or a shell: 128 + 11), or a handler's report and
+        # _exit(139), as posix_vm does: a segmentation fault, at the address it reports.
+        m = LINUX_FAULT.search(stderr)
+        if m:
+            access = m.group(1) if m.group(1) != "accessing" else None
+            return "signal", signal.SIGSEGV, access, int(m.group(2), 16), "the program's SIGSEGV report"
+        return "signal", signal.SIGSEGV, None, None, "status 139: SIGSEGV"
     if status < 0:
         return "signal", -status, None, None, "killed by a signal"
     m = LAB_FAULT.search(stderr)
@@ -375,6 +393,7 @@ class Sandbox:
             if not str(real).startswith("/usr/"):
                 self.extra_binds.append(str(real.parent.parent))
         self.disable_userns = True      # bwrap >= 0.8; dropped by probe() when older
+        self.pid_namespace = True       # dropped by probe() where /proc cannot be mounted
 
     def arguments(self, exe: Path | None, env: dict, folder: Path | None = None,
                   readonly=()) -> list:
@@ -382,9 +401,9 @@ class Sandbox:
         bound read-write as SCRATCH, else SCRATCH is an empty tmpfs; readonly, more host
         paths bound read-only at their own paths."""
         size = str(self.limits.scratch)
-        args = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-                "--ro-bind", "/usr", "/usr"]
+        args = [self.bwrap, "--unshare-user", *(["--unshare-pid"] if self.pid_namespace else []),
+                "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
         if self.disable_userns:
             args.append("--disable-userns")
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -399,7 +418,9 @@ class Sandbox:
         for path in self.extra_binds:
             args += ["--ro-bind", path, path]
         args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu",
-                 "--dev", "/dev", "--proc", "/proc", "--size", size, "--tmpfs", "/tmp"]
+                 "--dev", "/dev", *(["--proc", "/proc"] if self.pid_namespace else
+                                    ["--ro-bind", "/proc", "/proc"]),
+                 "--size", size, "--tmpfs", "/tmp"]
         if self.prefix:
             args += ["--ro-bind", str(self.prefix), str(self.prefix)]
             for temp in sorted(self.prefix.glob("drive_c/users/*/AppData/Local/Temp")):
@@ -417,7 +438,10 @@ class Sandbox:
         return args
 
     def describe(self) -> str:
-        return "bwrap sandbox"
+        if self.pid_namespace:
+            return "bwrap sandbox"
+        return ("bwrap sandbox without a pid namespace (a new /proc cannot be mounted here, as "
+                "inside another sandbox: the machine's processes are visible, read-only)")
 
     def environment(self, wine_env: dict) -> dict:
         env = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "TMPDIR": "/tmp"}
@@ -426,19 +450,29 @@ class Sandbox:
         return env
 
     def probe(self):
-        """Runs /bin/true in the sandbox once: bwrap missing or refused says so here, clearly."""
-        for attempt in range(2):
-            command = [*self.arguments(None, {"PATH": "/usr/bin:/bin"}), "--", "true"]
-            try:
-                result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                        text=True, timeout=60)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                raise SandboxUnavailable(f"cannot start the sandbox ({self.bwrap}): {e}") from None
-            if result.returncode == 0:
-                return
-            if attempt == 0 and "disable-userns" in result.stderr:
-                self.disable_userns = False     # an older bwrap: nested namespaces stay possible
-                continue
+        """Runs /bin/true in the sandbox once, and keeps the strongest form that starts: all
+        namespaces; else (an older bwrap) without --disable-userns; else, where no new /proc
+        can be mounted (inside another sandbox or a container that masks /proc), without a pid
+        namespace. bwrap missing or refused says so here, clearly."""
+        first = None
+        for self.pid_namespace in (True, False):
+            for self.disable_userns in (True, False):
+                command = [*self.arguments(None, {"PATH": "/usr/bin:/bin"}), "--", "true"]
+                try:
+                    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                            text=True, timeout=60)
+                except (OSError, subprocess.TimeoutExpired) as e:
+                    raise SandboxUnavailable(f"cannot start the sandbox ({self.bwrap}): {e}") from None
+                if result.returncode == 0:
+                    if not self.pid_namespace:
+                        print(f"sandbox: {self.describe()}", file=sys.stderr, flush=True)
+                    return
+                first = first or result
+                if "disable-userns" not in result.stderr:
+                    break               # not an older bwrap: --disable-userns is not the trouble
+        result = first
+        self.pid_namespace = self.disable_userns = True
+        if result is not None:
             raise SandboxUnavailable(
                 f"the sandbox does not start here: {result.stderr.strip() or result.returncode}\n"
                 "bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu "
@@ -887,13 +921,24 @@ class _BwrapWatch(_GroupWatch):
         self.namespace = self.init = None
 
     def begin(self):
-        self.namespace, self.init = _namespace(self.info_fd)
+        self.kind, self.namespace, self.init = _namespace(self.info_fd)
 
     def members(self):
-        return _members(self.namespace, self.init) if self.namespace else None
+        return _members(self.kind, self.namespace, self.init) if self.namespace else None
 
     def kill(self):
-        _kill(self.proc, sandboxed=True)
+        _kill(self.proc, sandboxed=self.kind == "pid")
+        if self.kind == "mnt":
+            # No pid namespace: what the sandbox started does not die with bwrap (a wineserver
+            # daemonizes). Its mount namespace is its own, and cannot be left: kill by it.
+            for _ in range(50):
+                members = _members(self.kind, self.namespace, None)
+                if not members:
+                    break
+                for pid in members:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.01)
 
 
 def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
@@ -909,8 +954,9 @@ def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
 
 
 def _namespace(info_fd: int) -> tuple:
-    """bwrap's --info-fd JSON, written once the sandbox exists: (its pid namespace, the host
-    pid of its init, bwrap's own process that reaps the others)."""
+    """bwrap's --info-fd JSON, written once the sandbox exists: ("pid", its pid namespace, the
+    host pid of its init, bwrap's own process that reaps the others); without a pid namespace
+    ("mnt", its mount namespace, that same process)."""
     data = b""
     try:
         while chunk := os.read(info_fd, 4096):
@@ -919,19 +965,21 @@ def _namespace(info_fd: int) -> tuple:
         os.close(info_fd)
     try:
         info = json.loads(data)
-        return info["pid-namespace"], info["child-pid"]
+        if "pid-namespace" in info:
+            return "pid", info["pid-namespace"], info["child-pid"]
+        return "mnt", info["mnt-namespace"], None
     except (ValueError, KeyError):
-        return None, None       # bwrap failed before the sandbox existed: its message is on stderr
+        return None, None, None     # bwrap failed before the sandbox existed: its message is on stderr
 
 
-def _members(namespace: int, init: int) -> list:
-    """The processes of one pid namespace (the sandbox's), bwrap's own init not counted.
-    A pid namespace cannot be left: a process that double-forks or calls setsid is still here."""
+def _members(kind: str, namespace: int, init: int | None) -> list:
+    """The processes of one pid (or mount) namespace, the sandbox's, bwrap's own init not
+    counted. Neither can be left: a process that double-forks or calls setsid is still here."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if os.stat(f"/proc/{entry.name}/ns/pid").st_ino == namespace \
+                if os.stat(f"/proc/{entry.name}/ns/{kind}").st_ino == namespace \
                         and int(entry.name) != init:
                     found.append(int(entry.name))
             except OSError:

@@ -3,8 +3,8 @@ Gradescope; CI containers), for a grader that is root: every compile and run of 
 executes as a user of its own.
 
 Each run takes a uid of its own from a pool of numbers no account uses (FIRST_UID + slot; a
-slot is held with a lock file, so parallel workers and two graders on one machine never share
-one), becomes it with `setpriv --reuid --regid --clear-groups --no-new-privs`, and works in
+slot is held with a lock file in LOCKS, so parallel workers and two graders on one machine
+never share one), becomes it with `setpriv --reuid --regid --clear-groups --no-new-privs`, and works in
 a fresh folder only it can write (its cwd, $HOME and, for the compiler, $TMPDIR). What it can read is what any
 user of the machine can: so everything the grader keeps (the cases, hidden or public, the
 harness, the submissions, the cache, what grading writes) must be readable by root only:
@@ -131,11 +131,24 @@ def remove_owned(uid: int, folders=SHARED_TEMP):
                         pass
 
 
+LOCKS = Path("/tmp/.vmlabs-uids")    # one place per machine: two graders never share a uid
+
+
+def _locks() -> Path:
+    """The folder of the pool's lock files: root's own, or it is not trusted."""
+    LOCKS.mkdir(mode=0o700, exist_ok=True)
+    seen = os.lstat(LOCKS)
+    if not stat.S_ISDIR(seen.st_mode) or seen.st_uid != 0 or seen.st_mode & 0o022:
+        raise UserSandboxUnavailable(f"{LOCKS} is not a folder that only root can write: "
+                                     f"remove it, and grade again")
+    return LOCKS
+
+
 class _Slot:
     """One uid of the pool, held (a lock file) until released."""
 
-    def __init__(self, locks: Path):
-        locks.mkdir(parents=True, exist_ok=True)
+    def __init__(self):
+        locks = _locks()
         while True:
             for n in range(SLOTS):
                 handle = open(locks / f"uid-{n}.lock", "w")
@@ -242,7 +255,7 @@ class UserSandbox:
     def launch(self, job, options: dict):
         """Popen of job as a uid of its own, and the UserRun that watches and cleans it up."""
         self.base.mkdir(mode=0o711, parents=True, exist_ok=True)
-        slot = _Slot(self.base / ".uids")
+        slot = _Slot()
         try:
             remove_owned(slot.uid)          # a grader killed before it cleaned up
             folder, work = self._folder(slot.uid)
@@ -283,7 +296,7 @@ class UserSandbox:
         return proc, UserRun(proc, slot, folder, work, job.folder, job.file_size)
 
     def _as_user(self, script: str, *args, timeout=30) -> subprocess.CompletedProcess:
-        slot = _Slot(self.base / ".uids")
+        slot = _Slot()
         try:
             return subprocess.run(["setpriv", f"--reuid={slot.uid}", f"--regid={slot.uid}",
                                    "--clear-groups", "--no-new-privs", "--", "sh", "-c", script,

@@ -108,6 +108,7 @@ def test_feedback_has_the_table_and_hints_and_no_path(graded):
     text = (out.with_name("grade.previous") / "bob" / "feedback.txt").read_text()
     assert text.startswith('vmlabs: =HYPERLINK("http://evil"): 6/13')
     assert "commit_then_write" in text and "hint: commit the reserved page" in text
+    assert re.search(r"^reserve_commit/commit_then_write: expected exit 0, got access violation.*\n  hint: commit the reserved page before writing to it: VirtualAlloc", text, re.M)
     assert "Score: 6/13" in text
     for grade_dir in (out, out.with_name("grade.previous")):
         for path in grade_dir.glob("*/feedback.txt"):
