@@ -171,7 +171,7 @@ $(DOLOS): | $(BUILD)/.dir
 	$(Q)env -u CC -u CFLAGS -u HOSTCC -u HOSTCFLAGS -u ARCH npm install --prefix "$(BUILD)/dolos" --no-audit --no-fund --loglevel=error \
 	    "@dodona/dolos-lib@$(DOLOS_VERSION)" >/dev/null
 
-similarity: $(DOLOS)
+similarity: $(if $(SUBMISSIONS),$(DOLOS))
 	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.similarity "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
 	    echo "make similarity needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
