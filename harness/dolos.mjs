@@ -6,14 +6,15 @@
 // common, the longest run, and the fragments as line ranges (0-based, both ends included),
 // most alike first.
 // Dolos tokenises with tree-sitter's C grammar: names and layout do not count.
-//     node harness/dolos.mjs BUILD/dolos < files.json
-import { readFileSync } from "node:fs";
+//     node harness/dolos.mjs BUILD/dolos [files.json pairs.json]   (else stdin, stdout)
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const lib = join(process.argv[2], "node_modules", "@dodona", "dolos-lib", "dist", "index.js");
 const { Dolos, File } = await import(pathToFileURL(lib).href);
-const input = JSON.parse(readFileSync(0, "utf8"));
+const [, , , from, to] = process.argv;      // files in the sandbox's folder; else stdin, stdout
+const input = JSON.parse(readFileSync(from ?? 0, "utf8"));
 const files = input.files.map((f) => new File(f.path, f.content));
 const ignore = input.ignore ? new File(input.ignore.path, input.ignore.content) : undefined;
 const dolos = new Dolos({ language: "c", minSimilarity: 0 });
@@ -33,4 +34,5 @@ const pairs = all.map((pair, rank) => ({
     right: [f.rightSelection.startRow, f.rightSelection.endRow],
   })),
 }));
-process.stdout.write(JSON.stringify({ warnings: report.warnings, pairs }));
+const output = JSON.stringify({ warnings: report.warnings, pairs });
+if (to) writeFileSync(to, output); else process.stdout.write(output);

@@ -11,7 +11,8 @@ unchanged is not compared at all.
 
 writes OUT/similarity.html (the pairs ranked, the top ones side by side with what they share
 marked; no script, nothing from the network) and OUT/similarity.csv (every pair, per lab).
-Files are read as grading reads them (submission.read_source: never through a link).
+Files are read as grading reads them (submission.read_source: never through a link), and
+Dolos, whose parser reads them, runs in the sandbox as a compile does (SANDBOX=0: without).
 Exit status 0, or 2 when it cannot run (no such folder, Dolos not installed: make similarity
 installs it into BUILD/dolos with npm).
 """
@@ -26,13 +27,14 @@ import itertools
 import json
 import os
 import shutil
-import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cases, starter
 from .grade import GradingError, cell, students_in, write_atomic
+from .run import ConfigError, Runner
 from .submission import find_sources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,9 +76,11 @@ class Pair:
                 self.a, self.b)
 
 
-def dolos_engine(dolos: Path):
+def dolos_engine(dolos: Path, runner: Runner, work: Path):
     """An engine: (files {student: text}, baseline text) -> [(a, b, similarity, overlap,
-    longest, fragments)], computed by Dolos installed in the folder dolos."""
+    longest, fragments)], computed by Dolos installed in the folder dolos. Its parser reads
+    the submissions: it runs as a compiler does (Runner.run_tool: in the sandbox, with the
+    limits), seeing only Dolos, the script, and a folder of work holding the files."""
     node = shutil.which("node")
     if node is None or not (Path(dolos) / "node_modules" / "@dodona" / "dolos-lib").is_dir():
         raise SimilarityError(f"Dolos is not installed in {dolos}: `make similarity` installs it "
@@ -86,18 +90,35 @@ def dolos_engine(dolos: Path):
     def engine(files: dict, baseline: str) -> list:
         given = {"ignore": {"path": "starter.c", "content": baseline},
                  "files": [{"path": name, "content": text} for name, text in files.items()]}
+        Path(work).mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="dolos-", dir=work))
         try:
-            result = subprocess.run([node, str(ENGINE), str(Path(dolos).resolve())],
-                                    input=json.dumps(given), capture_output=True, text=True,
-                                    timeout=ENGINE_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise SimilarityError(f"Dolos took more than {ENGINE_TIMEOUT} s for one lab") from None
-        if result.returncode != 0:
-            raise SimilarityError(f"Dolos failed ({result.returncode}): {result.stderr.strip()[-800:]}")
+            (folder / "files.json").write_text(json.dumps(given), encoding="utf-8")
+            outcome = runner.run_tool([node, str(ENGINE), str(Path(dolos).resolve()), "files.json",
+                                       "pairs.json"], folder, ENGINE_TIMEOUT,
+                                      readonly=[ENGINE, Path(dolos)])
+            if outcome.label != "exit" or not (folder / "pairs.json").is_file():
+                raise SimilarityError(f"Dolos failed: {outcome.describe()}: "
+                                      f"{outcome.stderr.strip()[-800:]}")
+            pairs = json.loads((folder / "pairs.json").read_text(encoding="utf-8"))["pairs"]
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
         return [(p["left"], p["right"], p["similarity"], p["overlap"], p["longest"],
                  tuple((tuple(f["left"]), tuple(f["right"])) for f in p["fragments"]))
-                for p in json.loads(result.stdout)["pairs"]]
+                for p in pairs]
     return engine
+
+
+def sandbox(build: Path) -> Runner:
+    """A started Runner for Dolos: the sandbox (and its level) grading would use, no Wine
+    (Dolos is a program of this machine). The caller stops it."""
+    os.environ["RUNNER"] = ""           # read by Runner.from_environment: no Wine, no prefix
+    try:
+        runner = Runner.from_environment(build, user_level=True)
+        runner.start()
+    except (ConfigError, RuntimeError, OSError) as e:
+        raise SimilarityError(f"cannot run Dolos in the sandbox: {e}") from None
+    return runner
 
 
 def read_class(folder: Path, labs, known) -> dict:
@@ -265,14 +286,22 @@ def main(argv) -> int:
     parser.add_argument("--top", type=int, default=10, help="pairs shown side by side (10)")
     parser.add_argument("--dolos", default=str(build / "dolos"), help="where Dolos is installed")
     options = parser.parse_args(argv)
+    runner = None
     try:
         if not Path(options.folder).is_dir():
             raise SimilarityError(f"{options.folder} is not a folder")
-        pairs = run(Path(options.folder), Path(options.out), dolos_engine(Path(options.dolos)),
-                    options.lab, options.top)
+        dolos_engine(Path(options.dolos), None, build)      # installed? said before starting
+        runner = sandbox(build)
+        out = Path(options.out)
+        pairs = run(Path(options.folder), out,
+                    dolos_engine(Path(options.dolos), runner, out / "work"), options.lab, options.top)
     except (SimilarityError, GradingError, cases.CaseError, starter.StarterError) as e:
         print(f"similarity: {e}", file=sys.stderr)
         return 2
+    finally:
+        if runner is not None:
+            runner.stop()
+        shutil.rmtree(Path(options.out) / "work", ignore_errors=True)
     for p in pairs[:options.top]:
         print(f"{p.a} & {p.b}: {listed(p)}")
     print(f"written: {Path(options.out) / 'similarity.html'}, similarity.csv ({len(pairs)} pairs)")

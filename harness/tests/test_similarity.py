@@ -92,13 +92,14 @@ def test_without_dolos_it_says_how_to_install_it(tmp_path, capsys):
     assert "make similarity` installs it" in capsys.readouterr().err
 
 
-def test_dolos_ranks_a_renamed_copy_above_an_own_solution(tmp_path, build_dir):
+def test_dolos_ranks_a_renamed_copy_above_an_own_solution(tmp_path, build_dir, runner):
     dolos = build_dir / "dolos"
     if not (dolos / "node_modules" / "@dodona" / "dolos-lib").is_dir() or not shutil.which("node"):
         pytest.skip("Dolos is not installed here (make similarity installs it into BUILD/dolos)")
     klass = write_class(tmp_path / "class", {"alice": REFERENCE, "bob": renamed(REFERENCE),
                                              "carol": OWN, "dave": REFERENCE, "erin": STARTER})
-    pairs = similarity.run(klass, tmp_path / "out", similarity.dolos_engine(dolos), ["reserve_commit"])
+    pairs = similarity.run(klass, tmp_path / "out", similarity.dolos_engine(dolos, runner, tmp_path / "work"),
+                           ["reserve_commit"])
     ranked = [(p.a, p.b) for p in pairs]
     assert ranked[0] == ("alice", "dave") and pairs[0].identical
     assert ranked.index(("alice", "bob")) < min(ranked.index(pair) for pair in ranked if "carol" in pair)
