@@ -200,13 +200,15 @@ class UserRun:
 
 
 def _place(source: Path, target: Path):
-    """source at target, readable by the run and not its to change: a hard link (root owns
-    the file) when one can be made, else a copy."""
+    """source at target, readable (and, a program, runnable) by the run and not its to change:
+    a hard link (root owns the file) when one can be made, else a copy. Its mode is set for
+    any user: the original is in a folder of the grader's only (the cache), so that opens
+    nothing else."""
     try:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
-        os.chmod(target, 0o644)
+    os.chmod(target, 0o755 if os.access(source, os.X_OK) else 0o644)
 
 
 class UserSandbox:
@@ -257,7 +259,8 @@ class UserSandbox:
         self.base.mkdir(mode=0o711, parents=True, exist_ok=True)
         slot = _Slot()
         try:
-            remove_owned(slot.uid)          # a grader killed before it cleaned up
+            kill_all(slot.uid)              # a grader killed before it cleaned up
+            remove_owned(slot.uid)
             folder, work = self._folder(slot.uid)
             command = list(job.command)
             if job.exe is not None:
