@@ -63,7 +63,7 @@ def _owned_by(uid: int, path: str) -> bool:
         return False
 
 
-def _alive(pid: str) -> bool:
+def alive(pid: str) -> bool:
     """Not a zombie: a killed process whose parent (init, here) has not reaped it yet."""
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -75,7 +75,7 @@ def _alive(pid: str) -> bool:
 def processes_of(uid: int) -> list:
     """The pids of every live process whose owner is uid."""
     return [int(e.name) for e in os.scandir("/proc")
-            if e.name.isdigit() and _owned_by(uid, e.path) and _alive(e.name)]
+            if e.name.isdigit() and _owned_by(uid, e.path) and alive(e.name)]
 
 
 def kill_all(uid: int, rounds: int = 50):
@@ -106,7 +106,7 @@ def become_subreaper():
 def reap(uid: int):
     """Collects the zombies of uid that are the grader's children (and no other child)."""
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and _owned_by(uid, entry.path) and not _alive(entry.name):
+        if entry.name.isdigit() and _owned_by(uid, entry.path) and not alive(entry.name):
             try:
                 os.waitpid(int(entry.name), os.WNOHANG)
             except ChildProcessError:
