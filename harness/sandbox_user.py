@@ -63,7 +63,7 @@ def _owned_by(uid: int, path: str) -> bool:
         return False
 
 
-def _alive(pid: str) -> bool:
+def alive(pid: str) -> bool:
     """Not a zombie: a killed process whose parent (init, here) has not reaped it yet."""
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -75,7 +75,7 @@ def _alive(pid: str) -> bool:
 def processes_of(uid: int) -> list:
     """The pids of every live process whose owner is uid."""
     return [int(e.name) for e in os.scandir("/proc")
-            if e.name.isdigit() and _owned_by(uid, e.path) and _alive(e.name)]
+            if e.name.isdigit() and _owned_by(uid, e.path) and alive(e.name)]
 
 
 def kill_all(uid: int, rounds: int = 50):
@@ -106,7 +106,7 @@ def become_subreaper():
 def reap(uid: int):
     """Collects the zombies of uid that are the grader's children (and no other child)."""
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and _owned_by(uid, entry.path) and not _alive(entry.name):
+        if entry.name.isdigit() and _owned_by(uid, entry.path) and not alive(entry.name):
             try:
                 os.waitpid(int(entry.name), os.WNOHANG)
             except ChildProcessError:
@@ -200,13 +200,15 @@ class UserRun:
 
 
 def _place(source: Path, target: Path):
-    """source at target, readable by the run and not its to change: a hard link (root owns
-    the file) when one can be made, else a copy."""
+    """source at target, readable (and, a program, runnable) by the run and not its to change:
+    a hard link (root owns the file) when one can be made, else a copy. Its mode is set for
+    any user: the original is in a folder of the grader's only (the cache), so that opens
+    nothing else."""
     try:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
-        os.chmod(target, 0o644)
+    os.chmod(target, 0o755 if os.access(source, os.X_OK) else 0o644)
 
 
 class UserSandbox:
@@ -257,7 +259,8 @@ class UserSandbox:
         self.base.mkdir(mode=0o711, parents=True, exist_ok=True)
         slot = _Slot()
         try:
-            remove_owned(slot.uid)          # a grader killed before it cleaned up
+            kill_all(slot.uid)              # a grader killed before it cleaned up
+            remove_owned(slot.uid)
             folder, work = self._folder(slot.uid)
             command = list(job.command)
             if job.exe is not None:
