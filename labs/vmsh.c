@@ -505,6 +505,6 @@ int main(int argc, char **argv)
             run_command(cmd, !typed || several);
         }
     }
-    printf("end of input: %u faults, %u bad commands\n", faults, bad);
+    printf("end of input: faults %u, bad commands %u\n", faults, bad);
     return 0;
 }
