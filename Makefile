@@ -102,7 +102,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check bench grade grade-all prefix,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check bench grade grade-all prefix quiz quiz-set,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 

@@ -29,6 +29,21 @@ def test_a_quiz_avoids_what_wine_and_windows_do_differently():
             assert "wc" not in line.split() and "nocache" not in line, line
 
 
+def test_a_commit_in_a_quiz_covers_reserved_pages_only():
+    for seed in range(200):
+        q = quiz.generate(seed)
+        pages = [quiz.Page() for _ in range(int(q.setup[0].split()[1]))]
+        for command in q.setup[1:] + [s.command for s in q.steps]:
+            words = command.split()
+            if words[0] == "commit":
+                first, count = int(words[1]), int(words[2])
+                assert all(p.state == "R" for p in pages[first:first + count]), (seed, command)
+            if words[0] in ("commit", "decommit"):
+                first, count = (int(words[2]), 2) if words[1] == "end" else (int(words[1]), int(words[2]))
+                for i in range(first, first + count):
+                    pages[i] = quiz.Page("C" if words[0] == "commit" else "R")
+
+
 @pytest.mark.parametrize("kind, said, meant", [
     ("strip", "[C][R][g]", "[C][R][G]"), ("strip", "c r -", "[C][R][-]"), ("strip", "CR", "[C][R]"),
     ("call", "OK", "ok"), ("call", "false", "fails"), ("call", "fallisce", "fails"),
@@ -67,7 +82,7 @@ def test_a_wrong_prediction_is_marked_with_its_rule(runner, vmsh):
     assert right == len(q.steps) - 1
     assert text.count("WRONG") == 1 and f"score: {right}/{len(q.steps)}" in text
     marked = text.split("WRONG")[1]
-    first_words = " ".join(rules[q.steps[wrong].rule].split()[:6])
+    first_words = " ".join(q.steps[wrong].why(rules).split()[:6])
     assert first_words in " ".join(marked.split()), text
     assert "right" in text.split("WRONG")[0] or wrong == 0
 
