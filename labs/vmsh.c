@@ -338,12 +338,17 @@ static int run_access(char **argv, int argc, int kind)
     if (kind == 'x') {
         MEMORY_BASIC_INFORMATION mbi;
         VirtualQuery(r.addr, &mbi, sizeof mbi);
-        /* A page that may be read is read first: only a "ret" is ever called. */
-        if (mbi.State == MEM_COMMIT && !(mbi.Protect & (PAGE_GUARD | PAGE_NOACCESS))
-            && *(volatile unsigned char *)r.addr != RET) {
-            printf("exec %.*s: the byte there is %02x, not ret (c3): write it first\n",
-                   (int)strcspn(r.text, ","), r.text, *(volatile unsigned char *)r.addr);
-            return 1;
+        /* A page that may be read is read first (on a probe thread too): only a "ret" is
+         * ever called. */
+        if (mbi.State == MEM_COMMIT && !(mbi.Protect & (PAGE_GUARD | PAGE_NOACCESS))) {
+            probe.kind = 'r';
+            if (lab_probe(touch, &probe).code == 0 && probe.bytes[0] != RET) {
+                printf("exec %.*s: the byte there is %02x, not ret (c3): write it first\n",
+                       (int)strcspn(r.text, ","), r.text, probe.bytes[0]);
+                return 1;
+            }
+            probe.kind = 'x';
+            probe.done = 0;
         }
         FlushInstructionCache(GetCurrentProcess(), r.addr, 1);
     }
