@@ -36,6 +36,11 @@ ARGS ?=
 # through the environment: make passes command-line variables on.
 SUBMISSION ?=
 SUBMISSIONS ?=
+# grade-all: ROSTER=roster.csv (also canvas.csv, moodle.csv), PREVIOUS=old grades.csv or folder
+# (what changed since), ASSIGNMENT (the LMS column's name, default vmlabs).
+ROSTER ?=
+PREVIOUS ?=
+ASSIGNMENT ?=
 
 # JOBS: how many at once, everywhere: compiles (make -j), make check's workers (pytest-xdist)
 # and the labs grade and grade-all run at once. Default: one per core; JOBS=1: one at a time.
@@ -73,7 +78,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check bench grade grade-all starter gradescope deps clean help prefix handouts quiz quiz-set
+.PHONY: all run check bench grade grade-all similarity starter gradescope deps clean help prefix handouts quiz quiz-set
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -158,8 +163,27 @@ grade: prefix
 	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
 
 grade-all: prefix
-	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
+	    $(if $(ROSTER),--roster "$(ROSTER)") $(if $(PREVIOUS),--previous "$(PREVIOUS)") \
+	    $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)"),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
+
+# Which students handed in the same solutions: Dolos (npm, installed once into BUILD/dolos,
+# about 4 minutes: it compiles its parsers, with the host's compiler and flags, not the labs'),
+# the starter as the baseline; LAB=name: one lab.
+DOLOS_VERSION := 3.5.1
+DOLOS := $(BUILD)/dolos/node_modules/@dodona/dolos-lib/package.json
+$(DOLOS): | $(BUILD)/.dir
+	$(Q)command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { echo "make similarity \
+	    needs node and npm (and g++, make for Dolos's parsers): apt-get install nodejs npm \
+	    build-essential" >&2; exit 2; }
+	$(say) NPM "@dodona/dolos-lib@$(DOLOS_VERSION) into $(BUILD)/dolos (once, a few minutes)"
+	$(Q)env -u CC -u CFLAGS -u HOSTCC -u HOSTCFLAGS -u ARCH npm install --prefix "$(BUILD)/dolos" --no-audit --no-fund --loglevel=error \
+	    "@dodona/dolos-lib@$(DOLOS_VERSION)" >/dev/null
+
+similarity: $(if $(SUBMISSIONS),$(DOLOS))
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.similarity "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	    echo "make similarity needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
 # the harness, a student Makefile, README and GitHub Classroom workflow.
@@ -196,7 +220,10 @@ help:
 	@echo "  make grade          grade the reference labs: points per case, Score: X/Y"
 	@echo "  make grade SUBMISSION=dir       grade one student's folder -> $(BUILD)/grade/results.json"
 	@echo "  make grade-all SUBMISSIONS=dir  grade one sub-folder per student, JOBS at a time"
-	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json"
+	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json, feedback.txt"
+	@echo "                      ROSTER=roster.csv: also canvas.csv, moodle.csv; PREVIOUS=old: what changed"
+	@echo "  make similarity SUBMISSIONS=dir pairs of students ranked by the solution code they share"
+	@echo "                      -> $(BUILD)/similarity/similarity.html (Dolos, installed once with npm)"
 	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
 	@echo "  make quiz-set N=10 SEED=s       N quizzes + answers, English and Italian -> $(BUILD)/quiz-set/"
 	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"

@@ -73,6 +73,8 @@ ACCESS_WORDS = {"read": "reading", "write": "writing", "execute": "executing"}
 
 LAB_FAULT = re.compile(r"^fault: \w+ \(0x([0-9A-Fa-f]{8})\) "
                        r"(?:(reading|writing|executing|accessing) (0x[0-9A-Fa-f]+)|at instruction)", re.M)
+LINUX_FAULT = re.compile(r"^fault: SIGSEGV \(\w+\) (reading|writing|executing|accessing) "
+                         r"(0x[0-9A-Fa-f]+)", re.M)
 WINE_PAGE_FAULT = re.compile(r"^wine: Unhandled page fault on (read|write|execute) access to "
                              r"(?:0x)?([0-9A-Fa-f]+)", re.M)
 WINE_OTHER = re.compile(r"^wine: Unhandled (" + "|".join(WINE_UNHANDLED) + r")", re.M)
@@ -109,6 +111,8 @@ EXPLANATIONS = {
     "cpu_limit": "used more than {limit} of CPU time: killed (busy threads, or an endless loop)",
     "process_limit": "had more than {limit} at once: killed (CreateProcess in a loop?)",
     "signal": "a signal ended the program: {code}",
+    "segmentation_fault": "SIGSEGV: the program {access} memory it may not touch ({address}): "
+                          "not mapped, or mapped PROT_NONE or read-only",
     "did_not_compile": "the source did not compile: the compiler's message says where and why",
     "program_too_large": "the compiler was stopped: the program would be larger than 16 MiB "
                          "(an .incbin of a large file, or a huge initialised array?)",
@@ -218,6 +222,8 @@ class Outcome:
             return key if key in EXPLANATIONS else "exception"
         if self.kind == "limit":
             return {"cpu": "cpu_limit", "processes": "process_limit"}.get(self.limit, "cpu_limit")
+        if self.kind == "signal" and self.code == signal.SIGSEGV:
+            return "segmentation_fault"
         return self.kind
 
     def explain(self) -> str:
@@ -248,6 +254,9 @@ class Outcome:
         if self.kind == "limit":
             what = {"cpu": "CPU time", "processes": "processes"}.get(self.limit, self.limit)
             return f"killed at the {what} limit ({self.limit_value})"
+        if self.kind == "signal" and self.code == signal.SIGSEGV:
+            return "segmentation fault (SIGSEGV)" + (f" {self.access}" if self.access else "") + \
+                (f" 0x{self.address:016x}" if self.address is not None else "")
         if self.kind == "signal":
             return f"killed by signal {_signal_name(self.code)}"
         name = EXCEPTION_NAMES.get(self.code, "exception")
@@ -274,6 +283,14 @@ def classify(status: int, stdout: str, stderr: str, platform: str):
     """(kind, code, access, address, source) from how a process ended and what it said."""
     if status == 0:
         return "exit", 0, None, None, "exit status"
+    if platform == "linux" and status in (-signal.SIGSEGV, 128 + signal.SIGSEGV):
+        # Killed by SIGSEGV (through bwrap, or a shell: 128 + 11), or a handler's report and
+        # _exit(139), as posix_vm does: a segmentation fault, at the address it reports.
+        m = LINUX_FAULT.search(stderr)
+        if m:
+            access = m.group(1) if m.group(1) != "accessing" else None
+            return "signal", signal.SIGSEGV, access, int(m.group(2), 16), "the program's SIGSEGV report"
+        return "signal", signal.SIGSEGV, None, None, "status 139: SIGSEGV"
     if status < 0:
         return "signal", -status, None, None, "killed by a signal"
     m = LAB_FAULT.search(stderr)

@@ -33,8 +33,41 @@ SCORES = {
     "compile_error": {"boundary": 0, "reserve_commit": 13},   # costs boundary's points only
     "missing_file": {},                         # Reserve_Commit.c is not reserve_commit.c
     "extra_files": {"reserve_commit": 13},      # notes, helper.c, a broken lab.h: all ignored
+    "forgot_virtualfreeex": {"remote": 15},     # the child's page stays committed: release fails
+    "wrong_access": {"mapping": 10},            # the writer maps FILE_MAP_READ: it faults writing
+    "wrong_stride": {"mapping": 10},            # the writer's slots 32 bytes apart, the reader's 64
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
+# The reference with one mistake, written as that edit of labs/LAB.c (student: lab, the
+# reference's text, what the student wrote instead): when the reference changes under it,
+# the fixture fails at once instead of grading a stale copy.
+ONE_MISTAKE = {
+    "forgot_virtualfreeex": ("remote", """\
+    if (!VirtualFreeEx(c.pi.hProcess, base, 0, MEM_RELEASE))
+        die("VirtualFreeEx(MEM_RELEASE)");
+""", ""),
+    "wrong_access": ("mapping", """\
+    mapping = OpenFileMappingA(FILE_MAP_WRITE, FALSE, name);
+    if (mapping == NULL)
+        die("OpenFileMapping(FILE_MAP_WRITE)");
+    view = MapViewOfFile(mapping, FILE_MAP_WRITE, 0, 0, 0);
+""", """\
+    mapping = OpenFileMappingA(FILE_MAP_READ, FALSE, name);
+    if (mapping == NULL)
+        die("OpenFileMapping(FILE_MAP_WRITE)");
+    view = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+"""),
+    "wrong_stride": ("mapping", "char *slot = view + (i % slots) * STRIDE;\n        strcpy(slot, word);",
+                     "char *slot = view + (i % slots) * 32;\n        strcpy(slot, word);"),
+}
+
+
+def one_mistake(student: str) -> tuple:
+    """(the lab's file name, its text with the student's one mistake)."""
+    lab, reference, mistake = ONE_MISTAKE[student]
+    text = (ROOT / "labs" / f"{lab}.c").read_text()
+    assert text.count(reference) == 1, f"{student}: labs/{lab}.c no longer holds:\n{reference}"
+    return f"{lab}.c", text.replace(reference, mistake)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +75,11 @@ def class_dir(tmp_path_factory):
     """The broken submissions, and the reference labs some of them carry beside the broken one."""
     folder = tmp_path_factory.mktemp("class")
     for student in SCORES:
+        if student in ONE_MISTAKE:
+            (folder / student).mkdir()
+            name, text = one_mistake(student)
+            (folder / student / name).write_text(text)
+            continue
         shutil.copytree(SUBMISSIONS / student, folder / student)
         for lab in WITH_REFERENCE.get(student, ()):
             shutil.copy(ROOT / "labs" / f"{lab}.c", folder / student)
@@ -62,7 +100,9 @@ def results(graded, student) -> dict:
 
 
 def test_the_broken_set_is_in_the_repository():
-    assert sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()) == sorted(SCORES)
+    assert sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()) == sorted(set(SCORES) - set(ONE_MISTAKE))
+    for student in ONE_MISTAKE:
+        one_mistake(student)
 
 
 def test_every_broken_submission_gets_its_exact_score(graded):
@@ -103,6 +143,13 @@ def test_each_failure_says_what_happened(graded):
     assert "boundary.c does not compile" in typo["output"] and "granularty" in typo["output"]
     named = case_of(graded, "missing_file", "reserve_commit/usage")
     assert "there is Reserve_Commit.c: the name must be exactly reserve_commit.c" in named["output"]
+    leak = case_of(graded, "forgot_virtualfreeex", "remote/release")
+    assert "VirtualQueryEx(child, base): MEM_COMMIT" in leak["output"]
+    assert "hint: memory VirtualAllocEx gave another process is freed with VirtualFreeEx" in leak["output"]
+    stride = case_of(graded, "wrong_stride", "mapping/share")
+    assert 'reader> slot 1 (offset 64): ""' in stride["output"]
+    access = case_of(graded, "wrong_access", "mapping/share")
+    assert "writer      ended with 0xC0000005 (EXCEPTION_ACCESS_VIOLATION)" in access["output"]
     notes = results(graded, "extra_files")["extra_data"]["notes"]
     assert any("lab.h: not used" in n for n in notes)
     assert any("helper.c, notes.txt" in n for n in notes)
