@@ -22,6 +22,13 @@
  * (Wine 8 zeroes at MEM_RESET and fails MEM_RESET_UNDO with ERROR_INVALID_PARAMETER (87);
  * Windows 8+ keeps the content until it discards it, and the undo then succeeds).
  *
+ * Sources.  Microsoft Learn: VirtualAlloc (MEM_COMMIT, MEM_RESET, MEM_RESET_UNDO: Windows 8
+ * and later), VirtualFree (MEM_DECOMMIT of every page holding a byte of the range; MEM_RELEASE
+ * needs the base and size 0), VirtualProtect ("a 2-byte range straddling a page boundary causes
+ * the protection attributes of both pages to be changed"; the old protection is the first
+ * page's), "Creating Guard Pages", VirtualQuery.  Wine, dlls/kernel32/tests/virtual.c,
+ * test_VirtualAlloc: VirtualProtect on pages not all committed fails with ERROR_INVALID_ADDRESS.
+ *
  * Run:   vmsh.exe            (type commands; end of input, Ctrl-D or Ctrl-Z, ends it)
  *        vmsh.exe < script   (a script of commands: the cases are such scripts)
  */
