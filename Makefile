@@ -46,7 +46,7 @@ ASSIGNMENT ?=
 # and the labs grade and grade-all run at once. Default: one per core; JOBS=1: one at a time.
 # Never make -j around run-LAB, which reads your terminal.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-ifeq ($(filter run-%,$(MAKECMDGOALS)),)
+ifeq ($(filter run-% quiz,$(MAKECMDGOALS)),)
 MAKEFLAGS += -j$(JOBS)
 endif
 
@@ -78,7 +78,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check bench grade grade-all similarity starter gradescope deps clean help prefix handouts
+.PHONY: all run check bench grade grade-all similarity starter gradescope deps clean help prefix handouts quiz quiz-set
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -107,7 +107,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check bench grade grade-all prefix,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check bench grade grade-all prefix quiz quiz-set,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
@@ -146,6 +146,16 @@ bench: prefix all
 
 handouts: prefix all
 	$(Q)$(PYTHON) -m harness.handouts $(LAB)
+
+# Predict, then run (harness/quiz.py): a seeded vmsh script; SEED=n replays it, ANSWERS=1 shows
+# the answers, PREDICTIONS=file reads the predictions from a file instead of the terminal.
+quiz: prefix
+	$(Q)$(PYTHON) -m harness.quiz $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(ANSWERS)),--answers) \
+	    $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)") $(if $(QUIZ_LANG),--lang $(QUIZ_LANG))
+
+# N quizzes and their answers for an exam, English and Italian -> $(BUILD)/quiz-set/
+quiz-set: prefix
+	$(Q)$(PYTHON) -m harness.quiz --set $(or $(N),10) $(if $(SEED),--seed $(SEED)) --out $(BUILD)/quiz-set
 
 # The grader's status: 0 full marks, 1 points lost, 2 grading could not run (make itself
 # reports any non-zero status as its own status 2: python3 -m harness.grade gives it exactly).
@@ -201,6 +211,8 @@ help:
 	@echo "  make                build every lab into $(BUILD)/"
 	@echo "  make handouts       refresh the captured outputs in labs/*.md (LAB=name: one lab's)"
 	@echo "  make bench          time make check against its floor, the sandbox, class grading; writes BENCHMARKS.md"
+	@echo "  make quiz           predict a random vmsh script step by step, then run it (SEED=n,"
+	@echo "                      ANSWERS=1 shows the answers, PREDICTIONS=file, QUIZ_LANG=it)"
 	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
 	@echo ""
@@ -213,6 +225,7 @@ help:
 	@echo "  make similarity SUBMISSIONS=dir pairs of students ranked by the solution code they share"
 	@echo "                      -> $(BUILD)/similarity/similarity.html (Dolos, installed once with npm)"
 	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
+	@echo "  make quiz-set N=10 SEED=s       N quizzes + answers, English and Italian -> $(BUILD)/quiz-set/"
 	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"
 	@echo "                      grading takes LAB=name SEED=n TIMEOUT=s EXPECTED_HIDDEN=dir"
 	@echo ""
