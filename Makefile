@@ -36,12 +36,17 @@ ARGS ?=
 # through the environment: make passes command-line variables on.
 SUBMISSION ?=
 SUBMISSIONS ?=
+# grade-all: ROSTER=roster.csv (also canvas.csv, moodle.csv), PREVIOUS=old grades.csv or folder
+# (what changed since), ASSIGNMENT (the LMS column's name, default vmlabs).
+ROSTER ?=
+PREVIOUS ?=
+ASSIGNMENT ?=
 
 # JOBS: how many at once, everywhere: compiles (make -j), make check's workers (pytest-xdist)
 # and the labs grade and grade-all run at once. Default: one per core; JOBS=1: one at a time.
 # Never make -j around run-LAB, which reads your terminal.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-ifeq ($(filter run-%,$(MAKECMDGOALS)),)
+ifeq ($(filter run-% quiz,$(MAKECMDGOALS)),)
 MAKEFLAGS += -j$(JOBS)
 endif
 
@@ -73,7 +78,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check check-distro bench grade grade-all starter gradescope deps clean help prefix handouts
+.PHONY: all run check check-distro bench grade grade-all similarity starter gradescope deps clean help prefix handouts quiz quiz-set
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -102,7 +107,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check bench grade grade-all prefix,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check bench grade grade-all prefix quiz quiz-set,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
@@ -149,14 +154,43 @@ bench: prefix all
 handouts: prefix all
 	$(Q)$(PYTHON) -m harness.handouts $(LAB)
 
+# Predict, then run (harness/quiz.py): a seeded vmsh script; SEED=n replays it, ANSWERS=1 shows
+# the answers, PREDICTIONS=file reads the predictions from a file instead of the terminal.
+quiz: prefix
+	$(Q)$(PYTHON) -m harness.quiz $(if $(SEED),--seed $(SEED)) $(if $(filter 1,$(ANSWERS)),--answers) \
+	    $(if $(PREDICTIONS),--predictions "$(PREDICTIONS)") $(if $(QUIZ_LANG),--lang $(QUIZ_LANG))
+
+# N quizzes and their answers for an exam, English and Italian -> $(BUILD)/quiz-set/
+quiz-set: prefix
+	$(Q)$(PYTHON) -m harness.quiz --set $(or $(N),10) $(if $(SEED),--seed $(SEED)) --out $(BUILD)/quiz-set
+
 # The grader's status: 0 full marks, 1 points lost, 2 grading could not run (make itself
 # reports any non-zero status as its own status 2: python3 -m harness.grade gives it exactly).
 grade: prefix
 	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
 
 grade-all: prefix
-	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
+	    $(if $(ROSTER),--roster "$(ROSTER)") $(if $(PREVIOUS),--previous "$(PREVIOUS)") \
+	    $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)"),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
+
+# Which students handed in the same solutions: Dolos (npm, installed once into BUILD/dolos,
+# about 4 minutes: it compiles its parsers, with the host's compiler and flags, not the labs'),
+# the starter as the baseline; LAB=name: one lab.
+DOLOS_VERSION := 3.5.1
+DOLOS := $(BUILD)/dolos/node_modules/@dodona/dolos-lib/package.json
+$(DOLOS): | $(BUILD)/.dir
+	$(Q)command -v npm >/dev/null 2>&1 && command -v node >/dev/null 2>&1 || { echo "make similarity \
+	    needs node and npm (and g++, make for Dolos's parsers): apt-get install nodejs npm \
+	    build-essential" >&2; exit 2; }
+	$(say) NPM "@dodona/dolos-lib@$(DOLOS_VERSION) into $(BUILD)/dolos (once, a few minutes)"
+	$(Q)env -u CC -u CFLAGS -u HOSTCC -u HOSTCFLAGS -u ARCH npm install --prefix "$(BUILD)/dolos" --no-audit --no-fund --loglevel=error \
+	    "@dodona/dolos-lib@$(DOLOS_VERSION)" >/dev/null
+
+similarity: $(if $(SUBMISSIONS),$(DOLOS))
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.similarity "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
+	    echo "make similarity needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
 # the harness, a student Makefile, README and GitHub Classroom workflow.
@@ -186,6 +220,8 @@ help:
 	@echo "  make check-distro   make check on another Debian (DISTRO=trixie), in a debootstrap root"
 	@echo "                      under $(BUILD)/distro/ (root; minutes the first time; not in CI)"
 	@echo "  make bench          time make check against its floor, the sandbox, class grading; writes BENCHMARKS.md"
+	@echo "  make quiz           predict a random vmsh script step by step, then run it (SEED=n,"
+	@echo "                      ANSWERS=1 shows the answers, PREDICTIONS=file, QUIZ_LANG=it)"
 	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
 	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
 	@echo ""
@@ -193,8 +229,12 @@ help:
 	@echo "  make grade          grade the reference labs: points per case, Score: X/Y"
 	@echo "  make grade SUBMISSION=dir       grade one student's folder -> $(BUILD)/grade/results.json"
 	@echo "  make grade-all SUBMISSIONS=dir  grade one sub-folder per student, JOBS at a time"
-	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json"
+	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json, feedback.txt"
+	@echo "                      ROSTER=roster.csv: also canvas.csv, moodle.csv; PREVIOUS=old: what changed"
+	@echo "  make similarity SUBMISSIONS=dir pairs of students ranked by the solution code they share"
+	@echo "                      -> $(BUILD)/similarity/similarity.html (Dolos, installed once with npm)"
 	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
+	@echo "  make quiz-set N=10 SEED=s       N quizzes + answers, English and Italian -> $(BUILD)/quiz-set/"
 	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"
 	@echo "                      grading takes LAB=name SEED=n TIMEOUT=s EXPECTED_HIDDEN=dir"
 	@echo ""

@@ -97,7 +97,19 @@ def page(title: str, body: str) -> str:
             f"<title>{esc(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 
-def class_page(grades, labs) -> str:
+def changes_section(changes) -> list:
+    """(previous, lines of regrade.compare): who gained or lost what since then."""
+    since, lines = changes
+    out = [f'<h2 id="changes">Changes since {esc(since)}</h2>']
+    if not lines:
+        return out + ["<p>No student's score or case changed.</p>"]
+    out.append('<p class="meta">Old score -> new score, and each case whose outcome changed '
+               '(the previous grading is kept in <code>grade.previous/</code>).</p><ul>')
+    out += [f"<li><code>{esc(line)}</code></li>" for line in lines]
+    return out + ["</ul>"]
+
+
+def class_page(grades, labs, changes=None) -> str:
     n = len(grades)
     total = sum(c.points for lab in labs for c in lab.cases)
     scores = sorted(g.score for g in grades)
@@ -114,6 +126,8 @@ def class_page(grades, labs) -> str:
            f'<div class="card">mean<b>{mean:.1f}/{total}</b></div>',
            f'<div class="card">full marks<b>{sum(s == total for s in scores)} of {n}</b></div>',
            f'<div class="card">all scores<b>{histogram(scores, total, 200, 40)}</b></div></div>']
+    if changes is not None:
+        out += changes_section(changes)
 
     out.append("<h2>Score distribution per lab</h2>")
     out.append('<table><tr><th>lab</th><th class="num">points</th><th class="num">median</th>'
@@ -214,8 +228,9 @@ def student_page(grade) -> str:
     return page(f"vmlabs: {grade.student}", "\n".join(out))
 
 
-def write(out: Path, grades, labs):
-    """report.html for the class and STUDENT/details.html for each student."""
+def write(out: Path, grades, labs, changes=None):
+    """report.html for the class (with changes: regrade's, since a previous grading) and
+    STUDENT/details.html for each student."""
     for grade in grades:
         write_atomic(out / grade.student / "details.html", student_page(grade))
-    write_atomic(out / "report.html", class_page(grades, labs))
+    write_atomic(out / "report.html", class_page(grades, labs, changes))

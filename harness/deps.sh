@@ -16,6 +16,12 @@ MINGW*|MSYS*|CYGWIN*)
     fi
     exit 0 ;;
 esac
+# The dev container's image (.devcontainer/Dockerfile) is built by this script alone: there
+# it also installs make and git, which a machine that ran `make deps` has.
+if [ -n "${VMLABS_IMAGE:-}" ]; then
+    command -v make >/dev/null 2>&1 || missing="$missing make"
+    command -v git >/dev/null 2>&1 || missing="$missing git ca-certificates"
+fi
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || missing="$missing gcc-mingw-w64-x86-64"
 command -v wine >/dev/null 2>&1 || missing="$missing wine64 wine"
 # Every run of a program is sandboxed with bwrap, unless SANDBOX=0 says otherwise.

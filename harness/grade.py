@@ -729,6 +729,15 @@ def parse(argv):
     parser.add_argument("--case", action="append", metavar="LAB/CASE",
                         help="report only this case; exit 0 when it passed (GitHub Classroom)")
     parser.add_argument("--quiet", action="store_true", help="the table and the score, no details")
+    parser.add_argument("--roster", metavar="CSV", default=env("ROSTER") or None,
+                        help="with --all: folder -> name, email, LMS id; also writes canvas.csv "
+                             "and moodle.csv (ROSTER)")
+    parser.add_argument("--assignment", default=env("ASSIGNMENT") or "vmlabs",
+                        help="the assignment's column in canvas.csv and moodle.csv (ASSIGNMENT; "
+                             "default vmlabs; Canvas: \"vmlabs (1234)\" names it by its id)")
+    parser.add_argument("--previous", metavar="PATH", default=env("PREVIOUS") or None,
+                        help="with --all: a grades.csv or grade folder to compare with: who "
+                             "gained or lost what (PREVIOUS)")
     parser.add_argument("--details", action="store_true", default=env("V") == "1",
                         help="every failure in full, not only the first of each lab (V=1)")
     parser.add_argument("--expected", default=str(ROOT / "expected"), help=argparse.SUPPRESS)
@@ -799,9 +808,19 @@ def main(argv, runner: Runner | None = None) -> int:
 
 
 def class_main(setup: Setup, students, options) -> int:
-    from . import classreport
+    from . import classreport, gradebook, regrade
     out = options.out
     started = time.monotonic()
+    try:        # read before grading: a bad roster or PREVIOUS stops now, not in ten minutes
+        roster = gradebook.read_roster(Path(options.roster)) if options.roster else None
+        before = regrade.load(options.previous) if options.previous else None
+    except (gradebook.RosterError, regrade.RegradeError, OSError, ValueError) as e:
+        raise GradingError(str(e)) from None
+    kept = regrade.keep(out)
+    if kept:
+        print(f"the previous grading is kept in {kept}", file=sys.stderr)
+    for stale in ("canvas.csv", "moodle.csv", "roster.txt", "changes.txt"):   # not from this one
+        (out / stale).unlink(missing_ok=True)
     print(f"grading {len(students)} students, {len(setup.labs)} labs each, {options.jobs} at a time "
           f"(seed {setup.seed})", file=sys.stderr)
     gone = forget_others(out, students)
@@ -810,12 +829,27 @@ def class_main(setup: Setup, students, options) -> int:
               f"({', '.join(gone[:5])}{' ...' if len(gone) > 5 else ''})", file=sys.stderr)
     grades = grade_all(setup, students, out, max(1, options.jobs))
     write_atomic(out / "grades.csv", grades_csv(grades, setup.labs))
-    classreport.write(out, grades, setup.labs)
+    for line in gradebook.write(out, grades, setup.labs, roster, options.assignment,
+                                [ROOT, Path(options.build).resolve(), out.resolve(),
+                                 Path(options.all).resolve(), Path(options.all)]):
+        print(line, file=sys.stderr)
+    changes = None
+    if before is not None:
+        changes = (str(options.previous), regrade.compare(before, grades))
+        write_atomic(out / "changes.txt", "".join(f"{line}\n" for line in changes[1]))
+        print(f"changes since {options.previous}: "
+              + (f"{len(changes[1])} student{'s' if len(changes[1]) > 1 else ''}"
+                 if changes[1] else "none"))
+        for line in changes[1]:
+            print(f"  {line}")
+    classreport.write(out, grades, setup.labs, changes)
     total = sum(c.points for lab in setup.labs for c in lab.cases)
     scores = sorted(g.score for g in grades)
     print(f"{len(grades)} students graded in {time.monotonic() - started:.1f} s: "
           f"median {scores[len(scores) // 2]}/{total}, {sum(s == total for s in scores)} at full marks")
-    print(f"written: {out / 'grades.csv'}, {out / 'report.html'}, {out}/STUDENT/results.json")
+    print(f"written: {out / 'grades.csv'}, {out / 'report.html'}, {out}/STUDENT/results.json, "
+          f"feedback.txt" + (", canvas.csv, moodle.csv, roster.txt" if roster else "")
+          + (", changes.txt" if changes else ""))
     return 0
 
 

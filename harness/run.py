@@ -759,13 +759,20 @@ class Runner:
         if self.sandbox.kind == "user":
             return self.sandbox.launch(job, options)
         info_read, info_write = os.pipe()
+        # Without a pid namespace the sandbox waits (--block-fd) until its mount namespace,
+        # by which its processes are found and killed, is held open here: see _BwrapWatch.
+        gate_read, gate_write = os.pipe() if not self.sandbox.pid_namespace else (None, None)
         try:
             arguments = self.sandbox.arguments(job.exe, job.env, job.folder, job.readonly)
-            proc = subprocess.Popen([*arguments, "--info-fd", str(info_write), "--", *job.command],
-                                    pass_fds=(info_write,), **options)
+            fds = [info_write] + ([gate_read] if gate_read is not None else [])
+            gate = ["--block-fd", str(gate_read)] if gate_read is not None else []
+            proc = subprocess.Popen([*arguments, "--info-fd", str(info_write), *gate, "--",
+                                     *job.command], pass_fds=fds, **options)
         finally:
             os.close(info_write)
-        return proc, _BwrapWatch(proc, info_read)
+            if gate_read is not None:
+                os.close(gate_read)
+        return proc, _BwrapWatch(proc, info_read, gate_write)
 
     def run(self, exe: Path, args=(), stdin: str = "", timeout: float = 10,
             native=False) -> Outcome:
@@ -922,13 +929,35 @@ class _BwrapWatch(_GroupWatch):
     """A job in bwrap: its processes are its pid namespace's, which bwrap names on its info
     pipe once the sandbox exists (begin() waits for that); they all die with bwrap."""
 
-    def __init__(self, proc, info_fd: int):
+    def __init__(self, proc, info_fd: int, gate_fd: int | None = None):
         super().__init__(proc)
-        self.info_fd = info_fd
-        self.namespace = self.init = None
+        self.info_fd, self.gate_fd = info_fd, gate_fd
+        self.namespace = self.init = self.pinned = None
 
     def begin(self):
         self.kind, self.namespace, self.init = _namespace(self.info_fd)
+        if self.kind == "mnt":
+            # Killed by its mount namespace, after the run too: held open so that its number
+            # cannot go to another sandbox in the meantime (a freed namespace's inode number
+            # is soon given again: seen, another run's compile killed). The sandbox waits on
+            # the gate until it is held, so its first process is still there to open it by.
+            self.pinned = _pin(self.init, self.namespace)
+            if self.pinned is None:
+                self.namespace = None
+            self.init = None            # no init of its own here: every member counts
+        if self.gate_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.gate_fd, b"go")
+            os.close(self.gate_fd)
+            self.gate_fd = None
+
+    def close(self):
+        if self.gate_fd is not None:        # never begun: bwrap failed before the sandbox
+            os.close(self.gate_fd)
+            self.gate_fd = None
+        if self.pinned is not None:
+            os.close(self.pinned)
+            self.pinned = None
 
     def members(self):
         return _members(self.kind, self.namespace, self.init) if self.namespace else None
@@ -963,7 +992,7 @@ def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
 def _namespace(info_fd: int) -> tuple:
     """bwrap's --info-fd JSON, written once the sandbox exists: ("pid", its pid namespace, the
     host pid of its init, bwrap's own process that reaps the others); without a pid namespace
-    ("mnt", its mount namespace, that same process)."""
+    ("mnt", its mount namespace, the pid of the program it started)."""
     data = b""
     try:
         while chunk := os.read(info_fd, 4096):
@@ -974,9 +1003,22 @@ def _namespace(info_fd: int) -> tuple:
         info = json.loads(data)
         if "pid-namespace" in info:
             return "pid", info["pid-namespace"], info["child-pid"]
-        return "mnt", info["mnt-namespace"], None
+        return "mnt", info["mnt-namespace"], info["child-pid"]
     except (ValueError, KeyError):
         return None, None, None     # bwrap failed before the sandbox existed: its message is on stderr
+
+
+def _pin(pid: int, namespace: int) -> int | None:
+    """An open descriptor of pid's mount namespace when it is still `namespace` (it keeps
+    that namespace, and its number, alive), else None."""
+    try:
+        fd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY)
+    except OSError:
+        return None
+    if os.fstat(fd).st_ino != namespace:
+        os.close(fd)
+        return None
+    return fd
 
 
 def _members(kind: str, namespace: int, init: int | None) -> list:

@@ -3,8 +3,8 @@ Gradescope; CI containers), for a grader that is root: every compile and run of 
 executes as a user of its own.
 
 Each run takes a uid of its own from a pool of numbers no account uses (FIRST_UID + slot; a
-slot is held with a lock file, so parallel workers and two graders on one machine never share
-one), becomes it with `setpriv --reuid --regid --clear-groups --no-new-privs`, and works in
+slot is held with a lock file in LOCKS, so parallel workers and two graders on one machine
+never share one), becomes it with `setpriv --reuid --regid --clear-groups --no-new-privs`, and works in
 a fresh folder only it can write (its cwd, $HOME and, for the compiler, $TMPDIR). What it can read is what any
 user of the machine can: so everything the grader keeps (the cases, hidden or public, the
 harness, the submissions, the cache, what grading writes) must be readable by root only:
@@ -63,7 +63,7 @@ def _owned_by(uid: int, path: str) -> bool:
         return False
 
 
-def _alive(pid: str) -> bool:
+def alive(pid: str) -> bool:
     """Not a zombie: a killed process whose parent (init, here) has not reaped it yet."""
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -75,7 +75,7 @@ def _alive(pid: str) -> bool:
 def processes_of(uid: int) -> list:
     """The pids of every live process whose owner is uid."""
     return [int(e.name) for e in os.scandir("/proc")
-            if e.name.isdigit() and _owned_by(uid, e.path) and _alive(e.name)]
+            if e.name.isdigit() and _owned_by(uid, e.path) and alive(e.name)]
 
 
 def kill_all(uid: int, rounds: int = 50):
@@ -106,7 +106,7 @@ def become_subreaper():
 def reap(uid: int):
     """Collects the zombies of uid that are the grader's children (and no other child)."""
     for entry in os.scandir("/proc"):
-        if entry.name.isdigit() and _owned_by(uid, entry.path) and not _alive(entry.name):
+        if entry.name.isdigit() and _owned_by(uid, entry.path) and not alive(entry.name):
             try:
                 os.waitpid(int(entry.name), os.WNOHANG)
             except ChildProcessError:
@@ -131,11 +131,24 @@ def remove_owned(uid: int, folders=SHARED_TEMP):
                         pass
 
 
+LOCKS = Path("/tmp/.vmlabs-uids")    # one place per machine: two graders never share a uid
+
+
+def _locks() -> Path:
+    """The folder of the pool's lock files: root's own, or it is not trusted."""
+    LOCKS.mkdir(mode=0o700, exist_ok=True)
+    seen = os.lstat(LOCKS)
+    if not stat.S_ISDIR(seen.st_mode) or seen.st_uid != 0 or seen.st_mode & 0o022:
+        raise UserSandboxUnavailable(f"{LOCKS} is not a folder that only root can write: "
+                                     f"remove it, and grade again")
+    return LOCKS
+
+
 class _Slot:
     """One uid of the pool, held (a lock file) until released."""
 
-    def __init__(self, locks: Path):
-        locks.mkdir(parents=True, exist_ok=True)
+    def __init__(self):
+        locks = _locks()
         while True:
             for n in range(SLOTS):
                 handle = open(locks / f"uid-{n}.lock", "w")
@@ -187,13 +200,15 @@ class UserRun:
 
 
 def _place(source: Path, target: Path):
-    """source at target, readable by the run and not its to change: a hard link (root owns
-    the file) when one can be made, else a copy."""
+    """source at target, readable (and, a program, runnable) by the run and not its to change:
+    a hard link (root owns the file) when one can be made, else a copy. Its mode is set for
+    any user: the original is in a folder of the grader's only (the cache), so that opens
+    nothing else."""
     try:
         os.link(source, target)
     except OSError:
         shutil.copyfile(source, target)
-        os.chmod(target, 0o644)
+    os.chmod(target, 0o755 if os.access(source, os.X_OK) else 0o644)
 
 
 class UserSandbox:
@@ -242,9 +257,10 @@ class UserSandbox:
     def launch(self, job, options: dict):
         """Popen of job as a uid of its own, and the UserRun that watches and cleans it up."""
         self.base.mkdir(mode=0o711, parents=True, exist_ok=True)
-        slot = _Slot(self.base / ".uids")
+        slot = _Slot()
         try:
-            remove_owned(slot.uid)          # a grader killed before it cleaned up
+            kill_all(slot.uid)              # a grader killed before it cleaned up
+            remove_owned(slot.uid)
             folder, work = self._folder(slot.uid)
             command = list(job.command)
             if job.exe is not None:
@@ -283,7 +299,7 @@ class UserSandbox:
         return proc, UserRun(proc, slot, folder, work, job.folder, job.file_size)
 
     def _as_user(self, script: str, *args, timeout=30) -> subprocess.CompletedProcess:
-        slot = _Slot(self.base / ".uids")
+        slot = _Slot()
         try:
             return subprocess.run(["setpriv", f"--reuid={slot.uid}", f"--regid={slot.uid}",
                                    "--clear-groups", "--no-new-privs", "--", "sh", "-c", script,

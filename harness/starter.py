@@ -13,7 +13,8 @@ reference compiles and prints exactly the same with them.
 
 The starter holds the labs with TODOs, lab.h, the handouts, the public cases (never the
 hidden ones), the harness a student needs to run and check the labs, a Makefile and a
-README for students, and a GitHub Classroom workflow giving each public case its points.
+README for students, a GitHub Classroom workflow giving each public case its points, and
+the dev container (.devcontainer/: GitHub Codespaces, VS Code Dev Containers).
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STUDENT = Path(__file__).resolve().parent / "student"     # the files only the starter has
 HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "sandbox_user.py",
            "pattern.py", "expr.py", "match.py", "report.py", "grade.py", "demo.py", "deps.sh")
+
+CONTAINER = (".devcontainer", ".dockerignore")                  # as they are in the checkout
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)/\* BEGIN SOLUTION(?P<rest>.*)$")
 END = re.compile(r"^[ \t]*/\* END SOLUTION(?:, starter: (?P<code>.*?))?\s*\*/\s*$")
@@ -166,6 +169,9 @@ def write(out: Path, root: Path = ROOT) -> list:
                           for lab, todos in found)
     readme = (STUDENT / "README.md").read_text(encoding="utf-8")
     (out / "README.md").write_text(readme.replace("{{TODOS}}", todo_list), encoding="utf-8")
+    for container in CONTAINER:      # Codespaces and Dev Containers: nothing to install
+        copy = shutil.copytree if (root / container).is_dir() else shutil.copy
+        copy(root / container, out / container)
     (out / ".github" / "workflows").mkdir(parents=True)
     (out / ".github" / "workflows" / "classroom.yml").write_text(workflow(labs), encoding="utf-8")
     return found

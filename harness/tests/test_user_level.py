@@ -12,6 +12,8 @@ gone, processes counted) are tested directly, as root, with SANDBOX=user.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -34,7 +36,7 @@ DOCKER_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP
 HIDDEN_MARK = "An instructor's hidden cases"
 BROKEN = ("forgot_commit", "hard_coded", "infinite_loop", "flood", "compile_error", "extra_files",
           "missing_file")
-TIMEOUT = "3"
+TIMEOUT = "6"       # seconds per case: one case of infinite_loop waits for it; more is a busy machine
 
 pytestmark = [pytest.mark.skipif(bool(sandbox_user.is_possible()) or shutil.which("bwrap") is None,
                                  reason=f"the user level needs root, setpriv and (for the container) "
@@ -42,9 +44,18 @@ pytestmark = [pytest.mark.skipif(bool(sandbox_user.is_possible()) or shutil.whic
               pytest.mark.needs_sandbox]    # the container is made with bwrap, and compared with its level
 
 
-def pool_leftovers() -> list:
-    """Processes of the level's uids, and what they own in the shared temporary folders."""
-    uids = range(sandbox_user.FIRST_UID, sandbox_user.FIRST_UID + sandbox_user.SLOTS)
+def pool_leftovers(*uids) -> list:
+    """Processes of these uids (of the level's), and what they own in the shared temporary
+    folders, each looked at while its slot is held here: other graders on this machine use
+    the pool at the same time, and may take a uid the moment a run gives it back."""
+    with contextlib.ExitStack() as held:
+        for uid in uids:
+            lock = held.enter_context(open(sandbox_user.LOCKS / f"uid-{uid - sandbox_user.FIRST_UID}.lock", "w"))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        return _leftovers(uids)
+
+
+def _leftovers(uids) -> list:
     found = [f"process {pid}" for uid in uids for pid in sandbox_user.processes_of(uid)]
     for folder in sandbox_user.SHARED_TEMP:
         for entry in os.scandir(folder):
@@ -74,16 +85,17 @@ def test_a_run_is_killed_whole_and_leaves_nothing(user_runner, tmp_path):
     assert outcome.stdout == "started\n", outcome.stderr
     uid = int((tmp_path / "uid").read_text())          # copied back: what a compile makes
     assert sandbox_user.FIRST_UID <= uid < sandbox_user.FIRST_UID + sandbox_user.SLOTS
-    assert not pool_leftovers()
+    assert not pool_leftovers(uid)
     assert not list((user_runner.sandbox.base).glob("run-*"))
 
 
 def test_processes_are_counted_and_time_is_limited(user_runner, tmp_path):
-    forks = user_runner.run_tool(["sh", "-c", "while :; do sleep 5 & done"], tmp_path, timeout=5)
+    forks = user_runner.run_tool(["sh", "-c", "id -u > uid; while :; do sleep 5 & done"], tmp_path,
+                                 timeout=5)
     assert forks.label == "process_limit", forks.describe()
     sleeps = user_runner.run_tool(["sleep", "30"], tmp_path, timeout=1)
     assert sleeps.label == "timeout"
-    assert not pool_leftovers()
+    assert not pool_leftovers(int((tmp_path / "uid").read_text()))
 
 
 def test_a_run_cannot_write_the_graders_files(user_runner, tmp_path):
