@@ -97,7 +97,8 @@ def go_without_sandbox(config, why: str):
     """make check on the student's own machine, with the sandbox left to its default: where
     bwrap cannot start, the labs (the reference's or the student's own code) run without it,
     as with SANDBOX=0, said once; the tests that need it are skipped with that reason. One
-    worker: unsandboxed runs share one wineserver. Grading never gets here: it refuses."""
+    worker: unsandboxed runs share one wineserver. Grading never gets here: it refuses, or
+    as root takes the user level (run.py)."""
     if not why:
         return
     config.vmlabs_no_sandbox = why
@@ -107,7 +108,8 @@ def go_without_sandbox(config, why: str):
     print(f"sandbox: off, bwrap cannot start here ({why}): the labs run without it and the "
           f"hostile self-tests are skipped; to turn it on, let bwrap create user namespaces "
           f"(Ubuntu 24.04: sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0, or an "
-          f"AppArmor profile for bwrap: README, Platforms); SANDBOX=1 makes this an error", file=sys.stderr, flush=True)
+          f"AppArmor profile for bwrap: README, Platforms); SANDBOX=1 makes this an error",
+          file=sys.stderr, flush=True)
 
 
 def pytest_collection_modifyitems(config, items):
