@@ -27,7 +27,9 @@ def refusing_bwrap(tmp_path):
     script = tmp_path / "bwrap"
     script.write_text(f"#!/bin/sh\necho '{APPARMOR}' >&2\nexit 1\n")
     script.chmod(0o755)
-    env = {k: v for k, v in os.environ.items() if k not in ("SANDBOX", "PYTEST_ADDOPTS")}
+    # Not MAKEFLAGS either: make check SANDBOX=1 passes its variables to every make under it.
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("SANDBOX", "PYTEST_ADDOPTS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     env["BWRAP"] = str(script)
     return env
 
