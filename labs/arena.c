@@ -138,9 +138,10 @@ static size_t default_size(void)
 static struct arena *arena_create(size_t reserved)
 {
     const SYSTEM_INFO *sys = lab_system();
-    char *base = VirtualAlloc(NULL, reserved, MEM_RESERVE, PAGE_READWRITE);
+    /* MEM_TOP_DOWN: above 4 GiB, as on 64-bit Windows, so a pointer cut to 32 bits shows. */
+    char *base = VirtualAlloc(NULL, reserved, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (base == NULL)
-        die("VirtualAlloc(MEM_RESERVE)");
+        die("VirtualAlloc(MEM_RESERVE | MEM_TOP_DOWN)");
     if (VirtualAlloc(base, sys->dwPageSize, MEM_COMMIT, PAGE_READWRITE) != base)
         die("VirtualAlloc(MEM_COMMIT)");
     struct arena *a = (struct arena *)base;

@@ -219,7 +219,10 @@ static uintptr_t walk(int full, struct found *f, struct total total[TYPES], unsi
             print_region(&m, f);
         if ((uintptr_t)m.BaseAddress + m.RegionSize <= addr)
             break; /* wrapped around: never on Windows */
+        /* BEGIN SOLUTION: go on from the first address past the region just described
+         * (m, as VirtualQuery filled it in) */
         addr = (uintptr_t)m.BaseAddress + m.RegionSize;
+        /* END SOLUTION, starter: break; */
     }
     if (full && gap.RegionSize != 0)
         print_region(&gap, f);
