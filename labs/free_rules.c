@@ -59,7 +59,8 @@ static void region(const char *cells)
     for (int i = 0; i < PAGES; i++)
         if (cells[i] == 'C' && VirtualAlloc(base + i * page, page, MEM_COMMIT, PAGE_READWRITE) == NULL)
             die("VirtualAlloc(MEM_COMMIT)");
-    printf("base:      " ADDR_FMT " (%d pages, VirtualAlloc MEM_RESERVE)\n", ADDR(base), PAGES);
+    printf("base:      " ADDR_FMT " (%d pages, VirtualAlloc MEM_RESERVE | MEM_TOP_DOWN)\n",
+           ADDR(base), PAGES);
     page_strip("pages:     ", base, PAGES);
 }
 
@@ -201,6 +202,7 @@ static void recommit(void)
     if (VCOMMIT(base, page) == NULL)
         die("VirtualAlloc(MEM_COMMIT) of a committed page");
     printf("content:   \"%.32s\"\n", base);
+    print_query("state:     ", base);
     printf("behaviour: %s\n", strcmp(base, word) == 0
                ? "kept: committing a committed page leaves it as it was"
                : "zeroed: the page was replaced by a fresh one");

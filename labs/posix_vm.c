@@ -336,6 +336,7 @@ static void show_dontneed(void)
     probe("read:               ", p, 0);
     check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
     printf("recommitted:         mprotect(PROT_READ | PROT_WRITE) succeeded\n");
+    query(p, 1);
     content("content:            ", p, page);
     check(munmap(p, page) != 0, "munmap");
 }

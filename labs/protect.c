@@ -245,7 +245,7 @@ static void nocache(void)
     release(p);
 
     /* Allocated with the modifier, the page keeps it through VirtualProtect. */
-    p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE | PAGE_NOCACHE);
+    p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE | PAGE_NOCACHE);
     if (p == NULL)
         die("VirtualAlloc(PAGE_READWRITE | PAGE_NOCACHE)");
     printf("committed:  " ADDR_FMT ", %zu bytes, PAGE_READWRITE | PAGE_NOCACHE\n", ADDR(p), page);
