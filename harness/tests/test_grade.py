@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .. import cases, grade
+from .. import cases, grade, mutants
+from ..cases import tomllib
 from ..run import EXPLANATIONS
 
 HERE = Path(__file__).resolve().parent
@@ -21,20 +22,42 @@ ROOT = HERE.parent.parent
 SUBMISSIONS = HERE / "submissions"
 TIMEOUT = "3"       # seconds per case: the reference labs take a tenth of one, a flood 1.5
 
-# student: the points of each lab; every other lab is missing, worth 0.
+# student: the points of each lab; every other lab is missing, worth 0. A folder with a
+# mistake.toml is the reference lab with that one edit (the typical mistakes of issue 11).
 SCORES = {
-    "forgot_commit": {"reserve_commit": 6},     # the commit cases fault; echo and long word not run
-    "wrong_flag": {"reserve_commit": 6},        # PAGE_READONLY: the same, with the state line wrong too
-    "hard_coded": {"reserve_commit": 7},        # the memorised output: the random word catches it
-    "wrong_address": {"reserve_commit": 10},    # faults 100 bytes into the page, not at the page
-    "infinite_loop": {"reserve_commit": 6},     # a timeout costs that case (and its children) only
-    "stdin_forever": {"decommit_recommit": 9},  # hangs only on empty input: one timeout
-    "flood": {"reserve_commit": 6},             # echoes forever: cut at the output limit, killed
-    "compile_error": {"boundary": 0, "reserve_commit": 13},   # costs boundary's points only
+    "forgot_commit": {"reserve_commit": 1},     # the commit faults; every case needing it not run
+    "wrong_flag": {"reserve_commit": 1},        # PAGE_READONLY: the write faults all the same
+    "hard_coded": {"reserve_commit": 13},       # the memorised output: the random word, the empty
+                                                # and the long input catch it
+    "wrong_address": {"reserve_commit": 13},    # faults 100 bytes into the page, not at the page
+    "infinite_loop": {"reserve_commit": 1},     # a timeout costs that case (and its children) only
+    "stdin_forever": {"decommit_recommit": 14},  # hangs only on empty input: one timeout
+    "flood": {"reserve_commit": 1},             # echoes forever: cut at the output limit, killed
+    "compile_error": {"boundary": 0, "reserve_commit": 19},   # costs boundary's points only
     "missing_file": {},                         # Reserve_Commit.c is not reserve_commit.c
-    "extra_files": {"reserve_commit": 13},      # notes, helper.c, a broken lab.h: all ignored
+    "extra_files": {"reserve_commit": 19},      # notes, helper.c, a broken lab.h: all ignored
+    "truncated_pointer": {"reserve_commit": 1},  # (unsigned int)p: the commit fails above 4 GiB
+    "round_up_off_by_one": {"boundary": 2},     # x + align: the aligned boundary moves
+    "readonly_recommit": {"decommit_recommit": 2},  # recommitted PAGE_READONLY: VirtualQuery says so
+    "top_down_forgotten": {"layout": 14},       # the reservation lands low: not the table's end
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
+
+
+def submission(student: str, folder: Path) -> Path:
+    """folder/student: the broken submission as a student hands it in. A mistake.toml is
+    written out as the reference lab with its one edit (which fails loudly once the
+    reference no longer holds what it changes); anything else is copied as it is."""
+    mistake = SUBMISSIONS / student / "mistake.toml"
+    if not mistake.is_file():
+        shutil.copytree(SUBMISSIONS / student, folder / student)
+        return folder / student
+    edit = tomllib.loads(mistake.read_text())
+    reference = (ROOT / "labs" / f"{edit['lab']}.c").read_text()
+    (folder / student).mkdir(parents=True)
+    (folder / student / f"{edit['lab']}.c").write_text(
+        mutants.apply_mistake(reference, edit["find"], edit["replace"], str(mistake)))
+    return folder / student
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +65,7 @@ def class_dir(tmp_path_factory):
     """The broken submissions, and the reference labs some of them carry beside the broken one."""
     folder = tmp_path_factory.mktemp("class")
     for student in SCORES:
-        shutil.copytree(SUBMISSIONS / student, folder / student)
+        submission(student, folder)
         for lab in WITH_REFERENCE.get(student, ()):
             shutil.copy(ROOT / "labs" / f"{lab}.c", folder / student)
     return folder
@@ -163,9 +186,9 @@ def test_the_class_report_is_one_static_page(graded):
 
 def test_one_submission_exit_status(tmp_path, runner, build_dir):
     common = ["--out", str(tmp_path / "out"), "--timeout", TIMEOUT, "--build", str(build_dir)]
-    wrong = str(SUBMISSIONS / "wrong_address")
+    wrong = str(submission("wrong_address", tmp_path / "class"))
     assert grade.main(["--submission", wrong, "--lab", "reserve_commit", *common], runner=runner) == 1
-    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 10
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 13
     reference = str(ROOT / "labs")
     assert grade.main(["--submission", reference, "--lab", "reserve_commit", *common], runner=runner) == 0
     assert grade.main(["--submission", str(tmp_path / "nowhere"), *common], runner=runner) == 2
