@@ -72,7 +72,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check bench grade grade-all starter gradescope deps clean help prefix handouts
+.PHONY: all run check bench grade grade-all starter gradescope mutants deps clean help prefix handouts
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -101,7 +101,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check bench grade grade-all prefix,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check bench grade grade-all mutants prefix,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
@@ -150,6 +150,12 @@ grade-all: prefix
 	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
+# The grader tests its own cases: every mistake of expected/mutants/catalogue.toml, applied
+# alone wherever it fits in the labs, graded as a submission, JOBS at a time; caught = loses
+# points. Writes $(BUILD)/mutants/report.md (about 2.5 minutes on 2 cores; LAB=name: one lab).
+mutants: prefix all
+	$(Q)$(PYTHON) -m harness.mutants --jobs $(JOBS) $(if $(LAB),--lab $(LAB))
+
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
 # the harness, a student Makefile, README and GitHub Classroom workflow.
 starter:
@@ -185,6 +191,8 @@ help:
 	@echo "  make grade-all SUBMISSIONS=dir  grade one sub-folder per student, JOBS at a time"
 	@echo "                      -> $(BUILD)/grade/grades.csv, report.html, STUDENT/results.json"
 	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
+	@echo "  make mutants        grade every catalogue mistake in the labs: does a case catch it?"
+	@echo "                      -> $(BUILD)/mutants/report.md (LAB=name: one lab's)"
 	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"
 	@echo "                      grading takes LAB=name SEED=n TIMEOUT=s EXPECTED_HIDDEN=dir"
 	@echo ""
