@@ -457,6 +457,10 @@ def report(results, seconds: float, score=None, jobs: int = 1, catalogue=None) -
             by_reason.setdefault(m.equivalent, []).append(f"{m.lab}.c:{m.line} {m.mutation}{flag}")
         for reason, places in by_reason.items():
             out.append(f"- {reason}: {', '.join(places)}")
+    stillborn = [r.mutant for r in results if r.status == "stillborn"]
+    if stillborn:
+        out += ["", f"Do not compile ({len(stillborn)}, no mistake a case could catch): "
+                    + ", ".join(f"{m.lab}.c:{m.line} {m.mutation}" for m in stillborn)]
     if score is not None:
         out += ["", f"The untouched starter: {score[0]}/{score[1]} "
                     f"({100 * score[0] / max(1, score[1]):.1f}%)"]
