@@ -107,8 +107,8 @@ static int commit_up_to(struct arena *a, char *end)
     if (want > a->base + a->reserved)
         return 0;
     if (want > a->committed) {
-        /* BEGIN SOLUTION: commit the pages from a->committed up to want (VirtualAlloc,
-         * MEM_COMMIT, PAGE_READWRITE; die() if it fails) */
+        /* BEGIN SOLUTION: commit the pages from a->committed up to want, readable and
+         * writable (VirtualAlloc); die() if that fails */
         if (VirtualAlloc(a->committed, want - a->committed, MEM_COMMIT, PAGE_READWRITE) == NULL)
             die("VirtualAlloc(MEM_COMMIT)");
         /* END SOLUTION */
@@ -123,7 +123,7 @@ static void decommit_free_tail(struct arena *a)
     if ((a->tail = pages_above_top(a)) < TRIM_PAGES)
         return;
     /* BEGIN SOLUTION: give back the storage of the pages from keep up to a->committed,
-     * keeping them reserved (VirtualFree, MEM_DECOMMIT; die() if it fails) */
+     * keeping their addresses reserved (VirtualFree); die() if that fails */
     if (!VirtualFree(keep, a->committed - keep, MEM_DECOMMIT))
         die("VirtualFree(MEM_DECOMMIT)");
     /* END SOLUTION */

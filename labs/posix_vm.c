@@ -329,13 +329,16 @@ static void show_dontneed(void)
 
     memset(p, 0xa5, page);
     content("written:            ", p, page);
+    /* BEGIN SOLUTION: decommit it, as MEM_DECOMMIT would: the content dropped as above,
+     * then no access left at all (mprotect); check() both */
     check(madvise(p, page, MADV_DONTNEED) != 0, "madvise(MADV_DONTNEED)");
     check(mprotect(p, page, PROT_NONE) != 0, "mprotect(PROT_NONE)");
-    printf("decommitted:         madvise(MADV_DONTNEED) + mprotect(PROT_NONE) succeeded\n");
+    /* END SOLUTION */
     query(p, 1);
     probe("read:               ", p, 0);
+    /* BEGIN SOLUTION: recommit it, as in the commit experiment (check() the result) */
     check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
-    printf("recommitted:         mprotect(PROT_READ | PROT_WRITE) succeeded\n");
+    /* END SOLUTION */
     query(p, 1);
     content("content:            ", p, page);
     check(munmap(p, page) != 0, "munmap");

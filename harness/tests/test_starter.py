@@ -33,11 +33,11 @@ def test_a_solution_region_becomes_its_todo():
     assert text == """int f(int x, int y)
 {
     int z = 1;
-    /* TODO: add y to x, then return it */
+    /* TODO: add y to x, then return it; then replace the next line */
     (void)x; (void)y; return z;
 }
 """
-    assert todos == [(4, "add y to x, then return it")]
+    assert todos == [(4, "add y to x, then return it; then replace the next line")]
 
 
 @pytest.mark.parametrize("broken, message", [
