@@ -26,7 +26,7 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import grade, starter
@@ -213,6 +213,8 @@ def _statement_edit(op: str, text: str, mask: list, start: int, end: int, calls:
     stmt = text[start:end]
     if not stmt.endswith(";") or not calls.search(_code_only(stmt, mask[start:end])):
         return None
+    if re.match(r"\s*else\b", _code_only(text[end:end + 200], mask[end:end + 200])):
+        return None                     # an if with an else: left out, the else would dangle
     head = re.match(r"(if|check)\s*\(", stmt)
     if op == "unchecked":
         if head is None:
@@ -239,8 +241,8 @@ def _statement_edit(op: str, text: str, mask: list, start: int, end: int, calls:
     if head is not None and head.group(1) == "if" or re.match(r"(for|while|check)\s*\(|\w+\s*\(", stmt):
         return ""
     assign = re.match(r"(?s)(?P<lhs>[^=;()]*?)\s*=(?!=)\s*(?P<rhs>.*);$", stmt)
-    if assign is None or not calls.search(assign.group("rhs")):
-        return None
+    if assign is None or not calls.search(assign.group("rhs")) or re.search(r"\)\s*,", assign.group("rhs")):
+        return None                     # (not `T a = call(...), b;`: b would go too)
     if LVALUE.match(assign.group("lhs").strip()):
         return ""                       # an assignment: it is not made at all
     return f"{assign.group('lhs')} = 0;"  # a declaration: the variable gets nothing from the call
@@ -357,18 +359,30 @@ def setup_for(build: Path, labs_dir: Path, expected: Path, jobs: int, runner=Non
 
 
 def grade_one(setup: grade.Setup, mutant: Mutant, work: Path) -> Result:
+    """The mutant graded case by case, in the lab's order, until one loses points: that is
+    all "caught" needs (the cases before it passed, so a parent's child runs as grading
+    would run it). The source is compiled once (the cache is by content)."""
     lab = next(lab for lab in setup.labs if lab.name == mutant.lab)
     folder = work / mutant.id.replace(":", "_").replace(".c", "")
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     source = folder / f"{mutant.lab}.c"
     source.write_text(mutant.source, encoding="utf-8")
-    graded = grade.grade_lab(setup, lab, source, folder / "grade")
-    shutil.rmtree(folder, ignore_errors=True)
-    failed = tuple(c.name for c in graded.cases if c.points < c.max_points)
-    status = ("stillborn" if graded.problem == "did_not_compile"
-              else "caught" if graded.points < graded.max_points else "survived")
-    return Result(mutant, status, graded.points, graded.max_points, failed)
+    status, points, most, failed = "survived", 0, 0, ()
+    try:
+        for case in lab.cases:
+            one = replace(lab, cases=(replace(case, parent=None),))
+            graded = grade.grade_lab(setup, one, source, folder / "grade")
+            if graded.problem == "did_not_compile":
+                status = "stillborn"
+                break
+            points, most = points + graded.points, most + graded.max_points
+            if graded.points < graded.max_points:
+                status, failed = "caught", (case.name,)
+                break
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return Result(mutant, status, points, most, failed)
 
 
 def grade_mutants(setup: grade.Setup, mutants, work: Path, jobs: int, progress=None) -> list:
