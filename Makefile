@@ -67,7 +67,8 @@ endif
 PREBUILT := $(BUILD)/.prebuilt
 
 # What the harness needs to build and run exactly what make builds, and how it runs them:
-# SANDBOX=0 runs without bwrap (only code you trust); TIMEOUT (s, at most, for any case),
+# SANDBOX=0 runs without bwrap (only code you trust), SANDBOX=user as a user of its own (root,
+# where bwrap cannot start: chosen by itself when grading there); TIMEOUT (s, at most, for any case),
 # CPUTIME (s), MEMORY, PROCS, OUTPUT, SCRATCH (sizes: 64M, 1G) are the limits of a run.
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
@@ -199,7 +200,8 @@ help:
 	@echo "  variables: CC=$(CC) CFLAGS=\"$(CFLAGS)\" RUNNER=$(RUNNER)"
 	@echo "             ARCH=i686 also builds 32-bit versions; V=1 shows commands"
 	@echo "             JOBS=$(JOBS): how many at once (compiles, checks, labs graded)"
-	@echo "  sandbox:   every run in bwrap; SANDBOX=0 runs without (only code you trust)"
+	@echo "  sandbox:   every compile and run of a submission, every run, in bwrap; SANDBOX=0 runs"
+	@echo "             without (only code you trust); SANDBOX=user as a user of its own (root)"
 	@echo "  limits:    TIMEOUT=(each case's, 10 s) CPUTIME=(timeout + 1 s) MEMORY=1G PROCS=32"
 	@echo "             OUTPUT=1M SCRATCH=64M, per run (README: The sandbox)"
 	@echo "  labs:      $(LABS)"

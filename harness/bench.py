@@ -10,7 +10,8 @@ One run measures, in this order:
   check fresh   `make check` in a fresh clone of HEAD (the packages installed), against the
                 floor + creating a Wine prefix + 5 s (the goal)
   sandbox       one program run many times through the harness, sandboxed and not: the
-                sandbox's own cost per run
+                sandbox's own cost per run; and every lab compiled as grading compiles it,
+                through the sandbox and directly: the compile sandbox's cost per lab
   class         generated classes graded with 1 and with 2 workers (harness/bench_class.py)
 and writes BENCHMARKS.md (date, machine, figures, how to reproduce). Other work on the
 machine slows every figure: the load average before and after is written too.
@@ -136,6 +137,35 @@ def compile_graded(labs, cache: Path) -> float:
     return seconds
 
 
+def compile_cost(labs, build: Path) -> dict:
+    """Every lab compiled as grading compiles a submission's, lab.h precompiled beforehand,
+    each compile from an empty cache entry and the fastest of FLOOR_TRIES: through the
+    sandbox (Runner.run_tool: bwrap, limits) and directly. Seconds per lab, summed."""
+    lab_h = ROOT / "labs" / "lab.h"
+    cache = Path(tempfile.mkdtemp(prefix="vmlabs-compile-"))
+    runner = Runner.from_environment(build, sandboxed=True)
+    runner.start()
+    try:
+        precompiled_header(lab_h, cache, toolchain(False)[0], grading_flags(False))
+        figures = {"sandboxed": 0.0, "direct": 0.0}
+        for lab in labs:
+            for how, through in (("sandboxed", runner), ("direct", None)):
+                times = []
+                for _ in range(FLOOR_TRIES):
+                    spent, built = clock(compile_submission, ROOT / "labs" / f"{lab.name}.c", lab_h,
+                                         cache, lab.native, grading_flags(lab.native), runner=through)
+                    if not built.ok:
+                        sys.exit(f"bench: {lab.name}.c does not compile: {built.message[-2000:]}")
+                    shutil.rmtree(built.exe.parent)     # the next compile starts from nothing
+                    times.append(spent)
+                figures[how] += min(times)
+        figures["labs"] = len(labs)
+        return figures
+    finally:
+        runner.stop()
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def prefix_creation() -> float:
     """Creating a Wine prefix, alone, in a folder of its own."""
     folder = Path(tempfile.mkdtemp(prefix="vmlabs-prefix-"))
@@ -232,10 +262,12 @@ def load() -> str:
         return "?"
 
 
-def report(facts, floor_, warm, prefix, fresh, sandbox, classes, loads) -> str:
+def report(facts, floor_, warm, prefix, fresh, sandbox, compiles, classes, loads) -> str:
     ratio = warm / floor_["total"]
     fresh_goal = floor_["total"] + prefix + FRESH_SLACK
     per_run = sandbox["sandboxed"] - sandbox["unsandboxed"]
+    compile_extra = (compiles["sandboxed"] - compiles["direct"]) / compiles["labs"]
+    compile_share = compile_extra * compiles["labs"] / bench_class.per_student(classes, 1)
     ok = lambda good: "meets the goal" if good else "**misses the goal**"    # noqa: E731
     lines = [
         "# vmlabs benchmarks",
@@ -298,6 +330,17 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, classes, loads) -> str:
         "shared between runs would save that, but it opens files for its clients and keeps "
         "the registry and services between runs (harness/run.py, Sandbox, says why).",
         "",
+        "A submission's compile goes through the same sandbox (`Runner.run_tool`): every lab "
+        f"compiled as grading compiles it (lab.h precompiled once beforehand; each compile from "
+        f"an empty cache entry, the fastest of {FLOOR_TRIES}), through the sandbox and directly:",
+        "",
+        "| how | ms per lab |",
+        "|---|---:|",
+        f"| sandboxed: bwrap, limits, a fresh folder | {compiles['sandboxed'] / compiles['labs'] * 1000:.0f} |",
+        f"| directly (the reference labs, in `make check`) | {compiles['direct'] / compiles['labs'] * 1000:.0f} |",
+        f"| **the compile sandbox's cost** | **{compile_extra * 1000:.0f}** "
+        f"({compile_share:.1%} of grading one student with 1 worker) |",
+        "",
         "## Grading a class",
         "",
         "Generated classes (every student hands in every lab: the reference labs, each file "
@@ -347,10 +390,12 @@ def main() -> int:
     fresh = fresh_clone()
     say("the sandbox's cost per run ...")
     sandbox = sandbox_cost(build)
+    say("the compile sandbox's cost per lab ...")
+    compiles = compile_cost(labs, build)
     say("grading generated classes ...")
     classes = bench_class.measure(labs, build / "wineprefix", say)
     loads.append(load())
-    text = report(facts, floor_, warm, prefix, fresh, sandbox, classes, loads)
+    text = report(facts, floor_, warm, prefix, fresh, sandbox, compiles, classes, loads)
     OUT.write_text(text, encoding="utf-8")
     print()
     print(text)

@@ -91,6 +91,12 @@ def fit(points) -> tuple:
     return mean_y - slope * mean_x, slope
 
 
+def per_student(times, jobs: int) -> float:
+    """Seconds a student costs with jobs workers: the fitted line's slope."""
+    counts = sorted({n for n, _ in times})
+    return fit([(n, times[n, jobs]) for n in counts])[1]
+
+
 def measure(labs, prefix: Path, say) -> dict:
     times = {}
     for jobs in WORKERS:

@@ -33,6 +33,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from .submission import Source, read_source
+
 try:
     import fcntl
 except ImportError:             # Windows: no parallel checks to keep apart
@@ -44,8 +46,9 @@ DEFAULT_HOSTCC = "gcc"
 DEFAULT_CC32 = "i686-w64-mingw32-gcc"
 # The 32-bit builds of make ARCH=i686: a folder under build/ each, and their extra flags.
 FLAVOURS_32 = {"i686": [], "i686-laa": ["-Wl,--large-address-aware"]}
-COMPILE_TIMEOUT = 60        # seconds: a compiler still busy after this is stopped
+COMPILE_TIMEOUT = 30        # seconds: a compiler still busy after this is stopped (a lab: < 1 s)
 MESSAGE_LIMIT = 20000       # characters of compiler output kept
+PROGRAM_LIMIT = 16 << 20    # bytes: a submission's program (or any file its compile writes)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ class Built:
     exe: Path
     command: tuple
     message: str            # the compiler's output (warnings, errors), "" when silent
+    problem: str = ""       # when not ok: "did_not_compile" | "program_too_large"
 
 
 def toolchain(native: bool) -> tuple:
@@ -143,12 +147,16 @@ def _compile(command, cwd=None) -> tuple:
         return False, f"the compiler {command[0]} is not installed: run `make deps`"
     except subprocess.TimeoutExpired:
         return False, f"{command[0]} was still compiling after {COMPILE_TIMEOUT} s: stopped"
-    message = (result.stdout + result.stderr).strip()
-    if len(message) > MESSAGE_LIMIT:
-        message = message[:MESSAGE_LIMIT] + f"\n... ({len(message) - MESSAGE_LIMIT} more characters)"
+    message = _cut_message((result.stdout + result.stderr).strip())
     if result.returncode != 0:
         return False, message or f"{command[0]} exited with {result.returncode}"
     return True, message
+
+
+def _cut_message(message: str) -> str:
+    if len(message) > MESSAGE_LIMIT:
+        message = message[:MESSAGE_LIMIT] + f"\n... ({len(message) - MESSAGE_LIMIT} more characters)"
+    return message
 
 
 def _key(*parts: bytes) -> str:
@@ -190,21 +198,26 @@ def precompiled_header(lab_h: Path, cache: Path, cc, flags) -> Path | None:
         return None
 
 
-def compile_submission(source: Path, lab_h: Path, cache: Path, native: bool = False,
-                       flags=None) -> Built:
-    """Compiles a student's NAME.c next to a copy of the reference lab.h (whatever lab.h
-    the student's folder holds is not used), in a folder of the cache named after the
-    sources and the command: the same file is compiled once, for every student who
-    handed it in (at the same time too: the others wait for it). The command and the
-    compiler's messages name only NAME.c."""
-    source = Path(source)
+def compile_submission(source, lab_h: Path, cache: Path, native: bool = False,
+                       flags=None, runner=None) -> Built:
+    """Compiles a student's NAME.c (a submission.Source, or a path read as one) next to a
+    copy of the reference lab.h (whatever lab.h the student's folder holds is not used), in
+    a folder of the cache named after the sources and the command: the same file is compiled
+    once, for every student who handed it in (at the same time too: the others wait for it).
+    The command and the compiler's messages name only NAME.c and lab.h.
+
+    runner (a run.Runner): the compiler runs through runner.run_tool, in the sandbox, where
+    it sees the system, the precompiled header and a fresh folder holding the two sources,
+    and nothing else; with its limits, COMPILE_TIMEOUT and no file over PROGRAM_LIMIT.
+    Grading always gives one. Without (the reference labs, in benchmarks), it runs directly."""
+    if not isinstance(source, Source):
+        source = read_source(Path(source))
     cc, default_flags = toolchain(native)
-    exe_file = exe_name(source.stem, native)
+    exe_file = exe_name(Path(source.name).stem, native)
     command = (*cc, *(default_flags if flags is None else flags), "-o", exe_file, source.name)
-    if not source.is_file():
-        return Built(False, Path(exe_file), command, f"{source} does not exist")
-    folder = Path(cache) / _key(source.read_bytes(), Path(lab_h).read_bytes(),
-                                "\0".join(command).encode())
+    if source.refused:
+        return Built(False, Path(exe_file), command, source.refused, "did_not_compile")
+    folder = Path(cache) / _key(source.data, Path(lab_h).read_bytes(), "\0".join(command).encode())
     exe = folder / exe_file
     try:
         with _locked(folder.with_name(f".{folder.name}.lock")):
@@ -214,23 +227,68 @@ def compile_submission(source: Path, lab_h: Path, cache: Path, native: bool = Fa
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
             try:
-                shutil.copyfile(source, staging / source.name)
+                (staging / source.name).write_bytes(source.data)
                 shutil.copyfile(lab_h, staging / "lab.h")
                 header = None if native else precompiled_header(lab_h, cache, cc, command[len(cc):-3])
                 if header is not None:
                     with contextlib.suppress(OSError):  # Windows may refuse links: no matter
                         (staging / "lab.h.gch").symlink_to(header)
-                ok, message = _compile(command, cwd=staging)
+                if runner is None:
+                    ok, message = _compile(command, cwd=staging)
+                    problem = "" if ok else "did_not_compile"
+                else:
+                    ok, message, problem = _compile_sandboxed(runner, command, staging, header)
                 (staging / "lab.h.gch").unlink(missing_ok=True)
+                if ok and (staging / exe_file).stat().st_size > PROGRAM_LIMIT:
+                    ok, problem = False, "program_too_large"
+                    message = _too_large(command[0], message)
                 if not ok:
-                    return Built(False, exe, command, message)
+                    return Built(False, exe, command, message, problem)
                 (staging / "message.txt").write_text(message)
                 staging.rename(folder)      # atomic: a reader sees all of it or nothing
                 return Built(True, exe, command, message)
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
     except OSError as e:
-        return Built(False, exe, command, f"cannot build into {cache}: {e.strerror}")
+        return Built(False, exe, command, f"cannot build into {cache}: {e.strerror}", "did_not_compile")
+
+
+def _too_large(compiler: str, message: str) -> str:
+    # Not gcc's "internal compiler error ... submit a full bug report": only the line that says
+    # which of its programs was stopped.
+    stopped = [line for line in message.splitlines() if "File size limit exceeded" in line]
+    said = f"\n{compiler}: {stopped[0].split(': ', 1)[-1]}" if stopped else ""
+    return (f"the program would be larger than {PROGRAM_LIMIT >> 20} MiB, and no lab is more than "
+            f"1 MiB: the compiler was stopped (an .incbin of a large file, or a huge initialised "
+            f"array?){said}")
+
+
+def _compile_sandboxed(runner, command, folder: Path, header: Path | None) -> tuple:
+    """(it worked, the compiler's message, the problem: "" | "did_not_compile" |
+    "program_too_large"), the compiler run by runner in its sandbox, in folder."""
+    seen = [header] if header else []
+    compiler = shutil.which(command[0])
+    if compiler and not os.path.realpath(compiler).startswith("/usr/"):
+        seen.append(Path(os.path.realpath(compiler)).parent.parent)    # e.g. /opt/mingw
+    outcome = runner.run_tool(command, folder, COMPILE_TIMEOUT, readonly=seen, file_size=PROGRAM_LIMIT)
+    message = _cut_message((outcome.stdout + outcome.stderr).strip())
+    if outcome.kind == "exit" and outcome.code == 0:
+        return True, message, ""
+    if "File size limit exceeded" in message:   # SIGXFSZ: the assembler or linker passed it
+        return False, _too_large(command[0], message), "program_too_large"
+    if outcome.kind == "exit" and "out of memory" in message:
+        return False, (f"the compiler ran out of memory (the limit is {runner.limits.memory >> 20} "
+                       f"MiB; a lab needs some 120, measured): an #include of something endless, such as "
+                       f"/dev/zero?\n{message}"), "did_not_compile"
+    if outcome.kind == "exit":
+        return False, message or f"{command[0]} exited with {outcome.code}", "did_not_compile"
+    if outcome.kind == "timeout":
+        why = (f"{command[0]} was still compiling after {COMPILE_TIMEOUT:g} s: stopped (a lab "
+               f"compiles in about a second: an #include of a device such as /dev/zero, or of "
+               f"something huge?)")
+    else:
+        why = f"{command[0]} was stopped: {outcome.describe()} - {outcome.explain()}"
+    return False, why + (f"\n{message}" if message else ""), "did_not_compile"
 
 
 HARNESS = Path(__file__).resolve().parent

@@ -39,7 +39,7 @@ EXCEPTIONS = {
 }
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
-RANDOM_KINDS = ("word",)        # stdin = { random = "word" }
+RANDOM_KINDS = ("word", "words")   # stdin = { random = "word" }: one word; "words": three
 DEFAULT_TIMEOUT = 10.0          # seconds, for a case that sets none; TIMEOUT=N caps every case
 
 
@@ -63,6 +63,8 @@ class OutcomeSpec:
             return "output cut"
         if self.kind == "limit":
             return f"limit {self.limit}" if self.limit else "limit"
+        if self.kind == "signal":
+            return "segmentation fault" + (f" {self.access}" if self.access else "")
         name = next((n for n, c in EXCEPTIONS.items() if c == self.code), f"exception 0x{self.code:08X}")
         return f"{name} {self.access}" if self.access else name
 
@@ -83,6 +85,9 @@ def parse_outcome(text: str) -> OutcomeSpec:
     m = re.fullmatch(r"exit (\d+)", words)
     if m:
         return OutcomeSpec("exit", int(m.group(1)))
+    m = re.fullmatch(r"segmentation fault(?: (reading|writing|executing))?", words)
+    if m:                   # a Linux program's SIGSEGV (posix_vm): a signal, 11
+        return OutcomeSpec("signal", 11, m.group(1))
     m = re.fullmatch(r"exception (0x[0-9a-f]{1,8})", words)
     if m:
         return OutcomeSpec("exception", int(m.group(1), 16))
@@ -94,6 +99,7 @@ def parse_outcome(text: str) -> OutcomeSpec:
                 return OutcomeSpec("exception", code, access)
     raise ValueError(f"outcome {text!r} is not one of: 'exit N', 'timeout', 'abort', 'output cut', "
                      f"'limit' (or 'limit cpu', 'limit processes'), 'exception 0xC0000094', "
+                     f"'segmentation fault' (+ reading/writing/executing: Linux), "
                      f"or {', '.join(repr(n) for n in EXCEPTIONS)} (optionally + reading/writing/executing)")
 
 
@@ -121,7 +127,7 @@ class Case:
     variants: tuple
     where: str              # "expected/lab.toml:12"
     parent: str | None = None       # no points unless this case (same lab) passed
-    random_stdin: str | None = None  # "word": stdin is drawn from a seed (with_input)
+    random_stdin: str | None = None  # "word", "words": stdin is drawn from a seed (with_input)
     seed: int | None = None          # the seed the stdin was drawn from, once it was
     hidden: bool = False             # from EXPECTED_HIDDEN: graded, never shipped
 
@@ -167,8 +173,8 @@ def _stdin(value, fail) -> tuple:
         return value["repeat"] * value["times"] + "\n", None
     if isinstance(value, dict) and set(value) == {"random"} and value["random"] in RANDOM_KINDS:
         return "", value["random"]
-    fail("stdin must be a string, { repeat = \"a\", times = N } or "
-         f"{{ random = \"{'|'.join(RANDOM_KINDS)}\" }}")
+    fail("stdin must be a string, { repeat = \"a\", times = N }, "
+         + " or ".join(f"{{ random = \"{kind}\" }}" for kind in RANDOM_KINDS))
 
 
 def random_word(rng: random.Random) -> str:
@@ -182,7 +188,8 @@ def with_input(case: Case, seed: int) -> Case:
     if case.random_stdin is None:
         return case
     rng = random.Random(f"{seed}:{case.lab}/{case.name}")
-    return replace(case, stdin=random_word(rng) + "\n", seed=seed)
+    count = 3 if case.random_stdin == "words" else 1
+    return replace(case, stdin=" ".join(random_word(rng) for _ in range(count)) + "\n", seed=seed)
 
 
 def new_seed() -> int:

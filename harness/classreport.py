@@ -13,7 +13,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from .grade import FAILED, NOT_RUN, PASSED, write_atomic
+from .grade import COMPILE_PROBLEMS, FAILED, NOT_RUN, PASSED, write_atomic
 from .run import EXPLANATIONS
 
 STYLE = """
@@ -107,7 +107,8 @@ def class_page(grades, labs) -> str:
     out = [f"<h1>vmlabs: class report</h1>",
            f'<p class="meta">{n} students, {len(labs)} labs, {total} points; graded '
            f'{esc(time.strftime("%Y-%m-%d %H:%M"))}; random inputs from seed {esc(seed)} '
-           f'(<code>make grade-all SUBMISSIONS=... SEED={esc(seed)}</code> replays them)</p>',
+           f'(<code>make grade-all SUBMISSIONS=... SEED={esc(seed)}</code> replays them); '
+           f'compiled and run in: {esc(grades[0].sandbox if grades else "")}</p>',
            '<div class="cards">',
            f'<div class="card">median<b>{median}/{total}</b></div>',
            f'<div class="card">mean<b>{mean:.1f}/{total}</b></div>',
@@ -126,7 +127,7 @@ def class_page(grades, labs) -> str:
                    f'<td class="num">{most}</td><td class="num">{got[n // 2] if n else 0}</td>'
                    f'<td class="num">{sum(p == most for p in got)}</td>'
                    f'<td class="num">{problems["missing"]}</td>'
-                   f'<td class="num">{problems["did_not_compile"]}</td>'
+                   f'<td class="num">{sum(problems[p] for p in COMPILE_PROBLEMS)}</td>'
                    f'<td>{histogram(got, most)}</td></tr>')
     out.append("</table>")
 
@@ -185,7 +186,7 @@ def student_page(grade) -> str:
                    f'<p class="hint">{esc(lab.title)}</p>')
         if lab.problem:
             out.append(f'<p><code>{esc(lab.problem)}</code>: {esc(EXPLANATIONS[lab.problem])}</p>')
-        if lab.problem == "did_not_compile":
+        if lab.problem in COMPILE_PROBLEMS:
             out.append(f"<p class=\"failed\">{esc(lab.lab)}.c does not compile:</p><pre>{esc(lab.message)}</pre>")
         elif lab.problem:
             out.append(f'<p class="failed">{esc(lab.message)}</p>')

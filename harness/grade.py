@@ -39,9 +39,12 @@ from pathlib import Path
 from . import cases, match, report
 from .build import compile_submission, toolchain
 from .run import EXPLANATIONS, ConfigError, Runner
+from .sandbox_user import private_folder
+from .submission import find_sources, read_source
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+COMPILE_PROBLEMS = ("did_not_compile", "program_too_large")     # a lab with no program to run
 OUTPUT_LIMIT = 6000         # characters of one case's explanation in results.json
 REASON_LIMIT = 150          # characters of the one-line reason
 
@@ -67,6 +70,7 @@ class CaseGrade:
                             # "missing", "did_not_compile", "not_run": decided without a run)
     meaning: str = ""       # that outcome's line from EXPLANATIONS, filled in
     outcome_wrong: bool = False     # it ran, and did not end as the case expects
+    said: str = ""          # its last line on stderr, when it ended itself with an error
 
     @property
     def id(self) -> str:
@@ -82,7 +86,7 @@ class LabGrade:
     lab: str
     title: str
     order: int
-    problem: str            # "" | "missing" | "did_not_compile" (keys of run.EXPLANATIONS)
+    problem: str            # "" | "missing" | "did_not_compile" | "program_too_large" (run.EXPLANATIONS)
     message: str            # the problem in full: the compile command and the compiler's output
     cases: tuple
     seconds: float
@@ -105,6 +109,7 @@ class Grade:
     seed: int
     notes: tuple = ()       # about the submission as a whole: files ignored, lab.h
     seconds: float = 0.0
+    sandbox: str = ""       # where its compiles and runs ran: Runner.describe_sandbox()
 
     @property
     def score(self) -> int:
@@ -163,6 +168,9 @@ def reason_of(case, outcome, verdict) -> str:
                 return f"{label} line {line}: got {row.got.strip()!r}, expected {row.expected.strip()!r}{why}"
             if row.mark == "-":
                 return f"{label}: missing {row.expected.strip()!r}"
+            if row.mark == "+" and label == "output":
+                return (f"output line {line}: {_cut(row.got.strip(), 40)!r} is extra: debug "
+                        f"prints go to stderr, which is not graded")
             if row.mark == "+":
                 return f"{label} line {line}: {row.got.strip()!r} not expected ({row.why})"
         return f"{label} does not match"
@@ -170,6 +178,21 @@ def reason_of(case, outcome, verdict) -> str:
     if failed:
         return f"check failed: {failed.text}" + (f" ({failed.detail})" if failed.detail else "")
     return "failed"
+
+
+def last_said(outcome) -> str:
+    """What the program said last, when that says more than how it ended: for one that ended
+    itself with an error, its last line on stderr (die()'s "VirtualFree failed:
+    ERROR_INVALID_PARAMETER (87)" rather than status 2); for one killed at the timeout, its
+    last line of output (where it was when it hung)."""
+    if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
+        text, prefix = outcome.stderr, ""
+    elif outcome.label == "timeout":
+        text, prefix = outcome.stdout, "(its last line) "
+    else:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return prefix + _cut(report.safe(lines[-1]), 120) if lines else ""
 
 
 def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:
@@ -190,8 +213,11 @@ def first_error(message: str) -> str:
     return _one_line(line)
 
 
-def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: str = "") -> LabGrade:
-    """Compile one lab of one submission, run and judge each of its cases, give points."""
+def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> LabGrade:
+    """Compile one lab of one submission (a submission.Source, a path read as one, or None:
+    missing), run and judge each of its cases, give points."""
+    if isinstance(source, Path):
+        source = read_source(source)
     started = time.monotonic()
 
     def done(problem, message, graded, warnings=""):
@@ -201,13 +227,19 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
     if source is None:
         reason = f"{lab.name}.c is missing from the submission{missing_note}"
         return done("missing", reason, [_not_run(c, "missing", reason, reason) for c in lab.cases])
-    built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
-                               setup.flags.get(lab.native))
+    try:
+        built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
+                                   setup.flags.get(lab.native), runner=setup.runner)
+    except (RuntimeError, OSError) as e:    # the sandbox, not the submission
+        raise GradingError(f"cannot compile {lab.name}.c: {e}") from None
     if not built.ok:
-        reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
-        message = f"$ {' '.join(built.command)}\n{built.message}"
-        return done("did_not_compile", message,
-                    [_not_run(c, "did_not_compile", reason, f"{lab.name}.c does not compile:\n{message}")
+        if source.refused:
+            reason = message = source.refused
+        else:
+            reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
+            message = f"$ {' '.join(built.command)}\n{built.message}"
+        return done(built.problem, message,
+                    [_not_run(c, built.problem, reason, f"{lab.name}.c does not compile:\n{message}")
                      for c in lab.cases])
     status, graded = {}, []
     for case in lab.cases:
@@ -225,8 +257,9 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         verdict = match.judge(case, outcome)
-        named = dict(outcome=outcome.label, meaning=outcome.explain(),
-                     outcome_wrong=verdict.result is not None and not verdict.result.outcome_ok)
+        wrong = verdict.result is not None and not verdict.result.outcome_ok
+        named = dict(outcome=outcome.label, meaning=outcome.explain(), outcome_wrong=wrong,
+                     said=last_said(outcome) if wrong else "")
         record = Path("cases") / lab.name / f"{case.name}.txt"
         (out / record).parent.mkdir(parents=True, exist_ok=True)
         (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
@@ -248,35 +281,6 @@ def grade_lab(setup: Setup, lab, source: Path | None, out: Path, missing_note: s
     return done("", "", graded, built.message)
 
 
-def find_sources(folder: Path, labs, known=frozenset()) -> tuple:
-    """({lab: NAME.c or None}, {lab: why it is missing}, notes): in folder, or in
-    folder/labs when the labs are there (a clone of the starter). known: the names of
-    every lab, so that one left out of this grading (LAB=) is not called a stray file."""
-    where = folder
-    if not any((folder / f"{lab.name}.c").is_file() for lab in labs) and (folder / "labs").is_dir():
-        where = folder / "labs"
-    names = {f"{name}.c" for name in known} | {f"{lab.name}.c" for lab in labs}
-    present = sorted(p.name for p in where.iterdir()) if where.is_dir() else []
-    sources, missing = {}, {}
-    for lab in labs:
-        path = where / f"{lab.name}.c"
-        sources[lab.name] = path if path.is_file() else None
-        if sources[lab.name] is None:
-            near = [n for n in present if n.lower() == f"{lab.name}.c".lower()]
-            if near:
-                missing[lab.name] = f" (there is {near[0]}: the name must be exactly {lab.name}.c)"
-    notes = []
-    if where != folder:
-        notes.append(f"the labs were taken from {where.name}/")
-    if "lab.h" in present:
-        notes.append("lab.h: not used; every lab is compiled with the reference lab.h")
-    ignored = [n for n in present if n not in names and n != "lab.h" and not n.startswith(".")]
-    if ignored:
-        shown = ", ".join(ignored[:12]) + (f" and {len(ignored) - 12} more" if len(ignored) > 12 else "")
-        notes.append(f"ignored (not a lab of this course): {shown}")
-    return sources, missing, notes
-
-
 def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,
                  notes=True) -> Grade:
     """Every lab of one submission (in parallel on pool, when given)."""
@@ -289,7 +293,7 @@ def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,
     else:
         labs = list(pool.map(lambda job: grade_lab(setup, job[0], job[1], out, job[2]), jobs))
     return Grade(student, str(folder), tuple(labs), setup.seed, tuple(remarks) if notes else (),
-                 time.monotonic() - started)
+                 time.monotonic() - started, setup.runner.describe_sandbox())
 
 
 # ---- what a grade is written as -------------------------------------------------------
@@ -298,16 +302,62 @@ def replay(grade: Grade) -> str:
     return f"SEED={grade.seed}"
 
 
+def _wrapped(head: str, text: str, width: int, most: int = 4) -> list:
+    """text after head, wrapped under itself, on at most `most` lines (the rest is in the
+    details and in grade.txt)."""
+    lines = textwrap.wrap(text, max(40, width - len(head)), break_on_hyphens=False) or [""]
+    if len(lines) > most:
+        lines = lines[:most - 1] + [_cut(lines[most - 1], max(40, width - len(head)) - 1) + "\u2026"]
+    return [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
+
+
+FOLDED = (("  = ", "lines as expected"), ("  - ", "more lines missing"),
+          ("  FAIL ", "more checks failed"))
+
+
+def brief(text: str, keep: int = 2) -> str:
+    """A failure's report with each run of alike lines (matched output "  = ", missing lines
+    "  - ", failed checks) longer than 2 * keep + 1 folded to its first and last `keep`
+    lines: the differences stay in view."""
+    out, run, kind = [], [], None
+
+    def flush():
+        if len(run) > 2 * keep + 1:
+            indent = run[0][:len(run[0]) - len(run[0].lstrip())]
+            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {kind[1]}"] + run[-keep:])
+        else:
+            out.extend(run)
+        run.clear()
+
+    for line in text.split("\n"):
+        alike = next((k for k in FOLDED if line.startswith(k[0])), None)
+        if alike is not kind:
+            flush()
+            kind = alike
+        if alike is None:
+            out.append(line)
+        else:
+            run.append(line)
+    flush()
+    return "\n".join(out)
+
+
 def table(grade: Grade, width: int = 110) -> str:
-    """Per lab: each case, its points, its status and, when it failed, what happened and the hint."""
+    """Per lab: each case, its points, its status and, when it failed, what happened and the
+    hint; an explanation or a hint already given in the lab is not given again."""
     out = []
     for lab in grade.labs:
         out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
         if lab.problem:
             out.append(f"  {lab.cases[0].reason}")
+            names = ", ".join(c.name + (" (hidden)" if c.hidden else "") for c in lab.cases)
+            out += _wrapped("  not run: ", f"{names} ({lab.cases[0].meaning})", width)
+            out.append("")
+            continue
         if lab.warnings:
             out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
         out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
+        said = set()
         for c in lab.cases:
             name = c.name + (" (hidden)" if c.hidden else "")
             status = "FAILED" if c.status == FAILED else c.status
@@ -315,48 +365,76 @@ def table(grade: Grade, width: int = 110) -> str:
             if c.status == PASSED:
                 out.append(head.rstrip())
                 continue
-            if lab.problem:
-                text = c.meaning
-            elif c.status == NOT_RUN:
-                text = c.reason
-            elif c.outcome_wrong:
-                text = f"{c.reason} -- {c.meaning} -- hint: {_one_line(c.hint)}"
-            else:
-                text = f"{c.reason} -- hint: {_one_line(c.hint)}"
-            indent = " " * len(head)
-            lines = textwrap.wrap(text, max(40, width - len(head)), break_on_hyphens=False) or [""]
-            out.append(head + lines[0])
-            out += [indent + line for line in lines[1:]]
+            parts = [c.reason]
+            if c.status == FAILED:
+                if c.said:
+                    parts.append(f"it said: {c.said}")
+                if c.outcome_wrong and c.meaning not in said:
+                    parts.append(c.meaning)
+                    said.add(c.meaning)
+                hint = _one_line(c.hint)
+                if hint and hint not in said:
+                    parts.append(f"hint: {hint}")
+                    said.add(hint)
+                elif hint:
+                    parts.append("hint: as above")
+            out += _wrapped(head, " -- ".join(parts), width)
         out.append("")
     return "\n".join(out)
 
 
-def details(grade: Grade) -> str:
-    """The full explanation of every failure: compile errors once per lab, then each case."""
+def details(grade: Grade, every: bool = True) -> str:
+    """The full explanation of the failures: compile errors once per lab, then each failed
+    case; every=False, only the first failure of each lab, the others named."""
     out = []
     for lab in grade.labs:
-        if lab.problem == "did_not_compile":
+        if lab.problem in COMPILE_PROBLEMS:
             out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
             continue
-        if lab.warnings:
+        if lab.warnings and every:
             out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
-        for c in lab.cases:
-            if c.status == FAILED:
-                out.append(f"---- {c.id} (0/{c.max_points})\n{c.output}")
+        failed = [c for c in lab.cases if c.status == FAILED]
+        for c in failed if every else failed[:1]:
+            out.append(f"---- {c.id} (0/{c.max_points})\n{c.output if every else brief(c.output)}")
+        if not every and len(failed) > 1:
+            out.append(f"---- {lab.lab}: also failed, each in the table above: "
+                       f"{', '.join(c.name for c in failed[1:])}")
     return "\n\n".join(out)
+
+
+def summary(grade: Grade) -> str:
+    """One line per lab, then the score: the last thing a student reads."""
+    width = max(len(lab.lab) for lab in grade.labs) if grade.labs else 0
+    lines = []
+    for lab in grade.labs:
+        lost = [c.name for c in lab.cases if c.points < c.max_points]
+        why = lab.problem.replace("_", " ") if lab.problem else \
+            ("full marks" if not lost else f"lost: {', '.join(lost)}")
+        lines.append(f"  {lab.lab:<{width}}  {f'{lab.points}/{lab.max_points}':>6}  {_cut(why, 80)}")
+    return "\n".join(lines)
 
 
 def header(grade: Grade) -> str:
     lines = [f"vmlabs grade: {grade.folder} ({grade.student})",
              f"random inputs: seed {grade.seed} ({replay(grade)} replays them)"]
+    if grade.sandbox:
+        lines.append(f"compiled and run in: {grade.sandbox}")
     lines += [f"note: {n}" for n in grade.notes]
     return "\n".join(lines)
 
 
-def text_report(grade: Grade, with_details=True) -> str:
+def text_report(grade: Grade, with_details=True, every=True) -> str:
+    """The header, the table, what went wrong (every failure, or every=False the first of
+    each lab), then one line per lab and the score."""
     parts = [header(grade), "", table(grade)]
-    if with_details and details(grade):
-        parts += ["What went wrong, case by case:", "", details(grade), ""]
+    explained = details(grade, every) if with_details else ""
+    if explained:
+        title = "What went wrong, case by case:" if every else \
+            ("What went wrong, the first failure of each lab (every one: --details, or V=1; "
+             "all of them are in grade.txt):")
+        parts += [title, "", explained, ""]
+    if len(grade.labs) > 1:
+        parts += [summary(grade), ""]
     parts.append(f"Score: {grade.score}/{grade.max_score}")
     return "\n".join(parts) + "\n"
 
@@ -380,7 +458,8 @@ def results_json(grade: Grade) -> dict:
     return {"score": grade.score, "max_score": grade.max_score,
             "execution_time": round(grade.seconds, 2), "output": "\n".join(summary),
             "visibility": "visible", "stdout_visibility": "hidden",
-            "extra_data": {"student": grade.student, "seed": grade.seed, "notes": list(grade.notes)},
+            "extra_data": {"student": grade.student, "seed": grade.seed, "notes": list(grade.notes),
+                           "sandbox": grade.sandbox},
             "tests": tests}
 
 
@@ -418,6 +497,17 @@ def lost(lab: LabGrade) -> str:
     return " ".join(f"{c.name}={c.outcome}" for c in lab.cases if c.points < c.max_points)
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A CSV cell a spreadsheet shows as the text it is: a student's folder named
+    =HYPERLINK(...) must not become a formula (OWASP's CSV injection advice: a leading ')."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def grades_csv(grades, labs) -> str:
     """One row per student: the points of each lab and the total, then per lab what cost
     points, by outcome name; a spreadsheet opens it (the points come first, for importing)."""
@@ -429,7 +519,7 @@ def grades_csv(grades, labs) -> str:
                      sum(c.points for lab in labs for c in lab.cases), *("" for _ in labs)])
     for grade in sorted(grades, key=lambda g: g.student):
         by_lab = {lab.lab: lab for lab in grade.labs}
-        writer.writerow([grade.student, *(by_lab[lab.name].points if lab.name in by_lab else 0
+        writer.writerow([cell(grade.student), *(by_lab[lab.name].points if lab.name in by_lab else 0
                                           for lab in labs), grade.score,
                          *(lost(by_lab[lab.name]) if lab.name in by_lab else "" for lab in labs)])
     return buffer.getvalue()
@@ -482,7 +572,7 @@ def prepare(options, runner: Runner | None = None) -> Setup:
     build = Path(options.build)
     if runner is None:
         try:
-            runner = Runner.from_environment(build)
+            runner = Runner.from_environment(build, user_level=True)
         except ConfigError as e:        # SANDBOX, MEMORY, ... or no bwrap
             raise GradingError(f"cannot run the labs: {e}") from None
         try:
@@ -493,9 +583,45 @@ def prepare(options, runner: Runner | None = None) -> Setup:
         except (RuntimeError, OSError) as e:
             runner.stop()
             raise GradingError(f"cannot run the labs: {e} (run `make deps` to install Wine)") from None
+    if runner.sandbox is not None and runner.sandbox.kind == "user":
+        keep_private(runner, options, labs)
     return Setup(labs, runner, lab_h, build / "cache", options.seed,
                  {native: grading_flags(native) for native in (False, True)},
                  frozenset(p.stem for p in Path(options.expected).glob("*.toml")))
+
+
+def keep_private(runner: Runner, options, labs):
+    """The user level (no namespaces: each run as a user of its own) hides only what the
+    file modes hide. The folders grading writes are made root's only; the cases, hidden or
+    public, the harness and the submissions must already be: a run's user tries to read each
+    (and the files in them) before the first run, and grading stops, saying which and how to
+    fix it, when one can be read."""
+    build = Path(options.build)
+    for folder in (build / "cache", options.out):
+        private_folder(folder)
+    folders = [Path(options.expected), options.hidden and Path(options.hidden),
+               Path(__file__).resolve().parent, Path(options.submission or options.all or options.labs)]
+    readable = runner.sandbox.check_private(_with_children([f for f in folders if f]))
+    if readable:
+        shown = ", ".join(readable[:5]) + (f" and {len(readable) - 5} more" if len(readable) > 5 else "")
+        raise GradingError(
+            f"the user level (no namespaces here: each submission runs as a user of its own) "
+            f"hides only what file modes hide, and a run's user can read {shown}: make the "
+            f"grader's folders readable by root only (chmod -R go-rwx FOLDER), or run where bwrap "
+            f"works")
+
+
+def _with_children(folders, most: int = 400) -> list:
+    """folders, and what is in them two levels down (a class: its students and their files)."""
+    found = []
+    for folder in folders:
+        found.append(folder)
+        if folder.is_dir() and not folder.is_symlink():
+            for child in sorted(folder.iterdir())[:most]:
+                found.append(child)
+                if child.is_dir() and not child.is_symlink():
+                    found += sorted(child.iterdir())[:most]
+    return found[:most * 4]
 
 
 def students_in(folder: Path) -> list:
@@ -524,6 +650,21 @@ def time_left(spent: float, done: int, total: int) -> str:
     return f" ({_duration(spent)} so far, about {_duration(spent / done * (total - done))} left)"
 
 
+def forget_others(out: Path, students) -> list:
+    """Removes the per-student folders (those holding a results.json) of out that belong to
+    no student of this class: a class graded before must not show up as this one's.
+    Returns their names."""
+    names = {name for name, _ in students}
+    gone = []
+    if out.is_dir():
+        for entry in sorted(out.iterdir()):
+            if entry.name not in names and entry.is_dir() and not entry.is_symlink() \
+                    and (entry / "results.json").is_file():
+                shutil.rmtree(entry)
+                gone.append(entry.name)
+    return gone
+
+
 def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr) -> list:
     """Every student, labs graded in parallel on jobs workers, each run in a sandbox and
     with a wineserver of its own (SANDBOX=0: all sharing the session's server). A student's
@@ -550,7 +691,7 @@ def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr)
                 continue
             labs = tuple(entry["labs"][lab.name] for lab in setup.labs)
             grade = Grade(name, str(entry["folder"]), labs, setup.seed, tuple(entry["notes"]),
-                          sum(lab.seconds for lab in labs))
+                          sum(lab.seconds for lab in labs), setup.runner.describe_sandbox())
             write_grade(grade, out / name, with_details=True)
             grades.append(grade)
             line = (f"graded {len(grades)}/{len(students)}: {name} {grade.score}/{grade.max_score}"
@@ -588,6 +729,8 @@ def parse(argv):
     parser.add_argument("--case", action="append", metavar="LAB/CASE",
                         help="report only this case; exit 0 when it passed (GitHub Classroom)")
     parser.add_argument("--quiet", action="store_true", help="the table and the score, no details")
+    parser.add_argument("--details", action="store_true", default=env("V") == "1",
+                        help="every failure in full, not only the first of each lab (V=1)")
     parser.add_argument("--expected", default=str(ROOT / "expected"), help=argparse.SUPPRESS)
     parser.add_argument("--labs", default=str(ROOT / "labs"), help=argparse.SUPPRESS)
     parser.add_argument("--build", default=build, help=argparse.SUPPRESS)
@@ -605,7 +748,8 @@ def only_cases(grade: Grade, wanted) -> Grade:
         if kept:
             labs.append(LabGrade(lab.lab, lab.title, lab.order, lab.problem, lab.message, kept,
                                  lab.seconds, lab.warnings))
-    return Grade(grade.student, grade.folder, tuple(labs), grade.seed, grade.notes, grade.seconds)
+    return Grade(grade.student, grade.folder, tuple(labs), grade.seed, grade.notes, grade.seconds,
+                 grade.sandbox)
 
 
 def fail_results(path: Path, message: str):
@@ -640,7 +784,7 @@ def main(argv, runner: Runner | None = None) -> int:
         write_grade(grade, options.out, with_details=True)
         if options.results:
             write_atomic(Path(options.results), json.dumps(results_json(grade), indent=1) + "\n")
-        print(text_report(grade, with_details=not options.quiet), end="")
+        print(text_report(grade, with_details=not options.quiet, every=options.details), end="")
         print(f"(written: {options.out / 'results.json'}, junit.xml, grade.txt; every run in "
               f"{options.out / 'cases'})", file=sys.stderr)
         return 0 if grade.score == grade.max_score else 1
@@ -660,6 +804,10 @@ def class_main(setup: Setup, students, options) -> int:
     started = time.monotonic()
     print(f"grading {len(students)} students, {len(setup.labs)} labs each, {options.jobs} at a time "
           f"(seed {setup.seed})", file=sys.stderr)
+    gone = forget_others(out, students)
+    if gone:
+        print(f"removed from {out}: the folders of {len(gone)} students not in this class "
+              f"({', '.join(gone[:5])}{' ...' if len(gone) > 5 else ''})", file=sys.stderr)
     grades = grade_all(setup, students, out, max(1, options.jobs))
     write_atomic(out / "grades.csv", grades_csv(grades, setup.labs))
     classreport.write(out, grades, setup.labs)

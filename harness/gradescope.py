@@ -6,10 +6,12 @@ submission: it grades /autograder/submission (the labs' .c files, at its top or 
 the cases in the zip and writes /autograder/results/results.json. Its own log (the table,
 every failure) goes to standard output, which Gradescope keeps for the instructor; the JSON
 holds only the grade. Every case has its own timeout, so a hang costs that case only, and
-every run is sandboxed as in `make grade`: the submission cannot read the hidden cases beside
-it. Where the image cannot run bwrap, results.json says so; `make gradescope SANDBOX=0` then
-makes a bundle that runs submissions unsandboxed (each is still in a container of its own,
-but can read the hidden cases and print them into its results).
+every compile and run is sandboxed as in `make grade`: the submission cannot read the hidden
+cases beside it. Where the image cannot run bwrap (Docker's default profile refuses it
+namespaces), the grader, root there, runs each compile and run as a user of its own instead
+(the user level, harness/sandbox_user.py), with the grader's files readable by root only;
+`make gradescope SANDBOX=0` makes a bundle that runs submissions unsandboxed (each is still in
+a container of its own, but can read the hidden cases and print them into its results).
 
 The zip holds the harness, the public cases, the hidden ones (EXPECTED_HIDDEN, shown to
 students after the grades are published) and the reference lab.h: no solution.
@@ -26,8 +28,8 @@ from . import cases
 from .run import ConfigError, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
-HARNESS = ("__init__.py", "cases.py", "build.py", "run.py", "pattern.py", "expr.py", "match.py",
-           "report.py", "grade.py")
+HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "sandbox_user.py",
+           "pattern.py", "expr.py", "match.py", "report.py", "grade.py")
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu):
@@ -36,12 +38,16 @@ SETUP = """#!/usr/bin/env bash
 set -eu
 root="${AUTOGRADER_ROOT:-/autograder}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q --no-install-recommends gcc-mingw-w64-x86-64 wine wine64 bubblewrap gcc make python3
+if ! command -v x86_64-w64-mingw32-gcc wine bwrap gcc make python3 setpriv >/dev/null; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends gcc-mingw-w64-x86-64 wine wine64 bubblewrap \
+        gcc make python3 util-linux
+fi
 # Python 3.10 (Ubuntu 22.04) has no tomllib: its twin, tomli, reads the cases.
 python3 -c 'import tomllib' 2>/dev/null || apt-get install -y -q --no-install-recommends python3-tomli
 cd "$root/source"
 BUILD="$root/build" python3 -m harness.run --prepare
+{{PRIVATE}}
 echo "vmlabs autograder ready: $(x86_64-w64-mingw32-gcc --version | head -1); $(wine --version)"
 """
 
@@ -55,6 +61,7 @@ root="${AUTOGRADER_ROOT:-/autograder}"
 {{SANDBOX}}cd "$root/source" || exit 1
 export BUILD="$root/build"
 mkdir -p "$root/results"
+{{PRIVATE}}
 hidden=""
 if [ -d hidden ]; then hidden="--hidden hidden"; fi
 python3 -m harness.grade --submission "$root/submission" --results "$root/results/results.json" \\
@@ -64,6 +71,19 @@ exit 0
 """
 
 
+# Where bwrap cannot start (Docker's default profile refuses it namespaces) the grader, root,
+# runs every compile and run as a user of its own (harness/sandbox_user.py), which sees what
+# file modes let any user see. So what the grader keeps is root's only, and what a run needs
+# (the way to the build folder; the Wine prefix, readable as root made it) can be reached: set
+# at setup and before every grading (the grader checks it again, as that user, before the
+# first run). Not chmod -R on the prefix: Debian's Wine wants its wineserver file 0400.
+PRIVATE = """chmod 0711 "$root" "$root/build"
+chmod 0700 "$root/source"
+for folder in submission results build/grade build/cache; do
+    if [ -d "$root/$folder" ]; then chmod 0700 "$root/$folder"; fi
+done"""
+
+
 def _add(zf: zipfile.ZipFile, name: str, data: bytes, executable=False):
     info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
@@ -71,11 +91,16 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, executable=False):
     zf.writestr(info, data)
 
 
+def setup_sh() -> str:
+    return SETUP.replace("{{PRIVATE}}", PRIVATE)
+
+
 def run_autograder(sandboxed: bool) -> str:
+    text = RUN.replace("{{PRIVATE}}", PRIVATE)
     if sandboxed:
-        return RUN.replace("{{SANDBOX}}", "")
-    return RUN.replace("{{SANDBOX}}", "# Made with SANDBOX=0: submissions run without bwrap and can read the hidden cases.\n"
-                                      "export SANDBOX=0\n")
+        return text.replace("{{SANDBOX}}", "")
+    return text.replace("{{SANDBOX}}", "# Made with SANDBOX=0: submissions run without bwrap and can read the hidden cases.\n"
+                                       "export SANDBOX=0\n")
 
 
 def write(zip_path: Path, hidden: Path | None = None, root: Path = ROOT,
@@ -88,7 +113,7 @@ def write(zip_path: Path, hidden: Path | None = None, root: Path = ROOT,
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     temporary = zip_path.with_name(zip_path.name + ".tmp")
     with zipfile.ZipFile(temporary, "w") as zf:
-        _add(zf, "setup.sh", SETUP.encode(), executable=True)
+        _add(zf, "setup.sh", setup_sh().encode(), executable=True)
         _add(zf, "run_autograder", run_autograder(sandboxed).encode(), executable=True)
         for name in HARNESS:
             _add(zf, f"harness/{name}", (root / "harness" / name).read_bytes())

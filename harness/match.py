@@ -152,6 +152,8 @@ def predefined(case, outcome) -> dict:
     words = case.stdin.split()
     if words:
         values["input"] = words[0]
+    for i, word in enumerate(words[:9], 1):     # input1 .. input9: each word of stdin
+        values[f"input{i}"] = word
     if outcome.address is not None:
         values["fault_address"] = outcome.address
     if outcome.kind == "exit":

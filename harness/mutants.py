@@ -324,17 +324,6 @@ def stale_equivalents(mutants, catalogue: Catalogue) -> list:
             and not any(names(key, m) for m in mutants)]
 
 
-def apply_mistake(text: str, find: str, replace: str, where: str = "mistake") -> str:
-    """The reference with one hand-written mistake: find, which must occur exactly once,
-    replaced (harness/tests/submissions/*/mistake.toml). Fails loudly when the reference
-    changed under it."""
-    count = text.count(find)
-    if count != 1:
-        raise CatalogueError(f"{where}: {find!r} occurs {count} times in the reference, not once: "
-                             f"the reference changed under this mistake")
-    return text.replace(find, replace)
-
-
 # ---- grading -----------------------------------------------------------------------------
 
 @dataclass(frozen=True)

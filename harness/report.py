@@ -56,7 +56,8 @@ def stdin_line(case) -> str:
     """The case's standard input; a random one says how to draw it again."""
     text = f"stdin:    {short(case.stdin)}" if case.stdin else "stdin:    (empty)"
     if case.seed is not None:
-        text += f"  (a random {case.random_stdin}, seed {case.seed}: SEED={case.seed} replays it)"
+        what = "three random words" if case.random_stdin == "words" else "a random word"
+        text += f"  ({what}, seed {case.seed}: SEED={case.seed} replays it)"
     return text
 
 
@@ -81,7 +82,7 @@ def failure(case, outcome, verdict, results_file=None) -> str:
         out.append("standard error:")
         out += rows_text(r.stderr_rows)
     elif outcome.stderr.strip():
-        out.append("standard error (not checked):")
+        out.append("standard error (not graded - read it):")
         out += [f"  {safe(line)}" for line in outcome.stderr.rstrip("\n").split("\n")[:20]]
     if r.checks:
         out.append("checks:")

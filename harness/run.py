@@ -26,6 +26,7 @@ directly, with one persistent wineserver for the session (only for code you trus
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -40,6 +41,8 @@ import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from . import sandbox_user
 
 try:
     import fcntl
@@ -70,6 +73,8 @@ ACCESS_WORDS = {"read": "reading", "write": "writing", "execute": "executing"}
 
 LAB_FAULT = re.compile(r"^fault: \w+ \(0x([0-9A-Fa-f]{8})\) "
                        r"(?:(reading|writing|executing|accessing) (0x[0-9A-Fa-f]+)|at instruction)", re.M)
+LINUX_FAULT = re.compile(r"^fault: SIGSEGV \(\w+\) (reading|writing|executing|accessing) "
+                         r"(0x[0-9A-Fa-f]+)", re.M)
 WINE_PAGE_FAULT = re.compile(r"^wine: Unhandled page fault on (read|write|execute) access to "
                              r"(?:0x)?([0-9A-Fa-f]+)", re.M)
 WINE_OTHER = re.compile(r"^wine: Unhandled (" + "|".join(WINE_UNHANDLED) + r")", re.M)
@@ -81,8 +86,8 @@ ABORT_LINE = re.compile(r"^(abort: abort\(\) was called|Assertion failed[:!])", 
 ABORT_STATUS = 3
 
 # Every way a run can end, by Outcome.label: the one line a student reads in the report,
-# results.json and the CSV. "did_not_compile", "missing" and "not_run" are decided by grading
-# (harness/grade.py), without a run.
+# results.json and the CSV. "did_not_compile", "program_too_large", "missing" and "not_run" are
+# decided by grading (harness/grade.py and the compile in harness/build.py), without a run.
 EXPLANATIONS = {
     "exit": "the program ended normally, with status 0",
     "nonzero_exit": "the program ended itself with status {code}: it reported an error "
@@ -106,7 +111,11 @@ EXPLANATIONS = {
     "cpu_limit": "used more than {limit} of CPU time: killed (busy threads, or an endless loop)",
     "process_limit": "had more than {limit} at once: killed (CreateProcess in a loop?)",
     "signal": "a signal ended the program: {code}",
+    "segmentation_fault": "SIGSEGV: the program {access} memory it may not touch ({address}): "
+                          "not mapped, or mapped PROT_NONE or read-only",
     "did_not_compile": "the source did not compile: the compiler's message says where and why",
+    "program_too_large": "the compiler was stopped: the program would be larger than 16 MiB "
+                         "(an .incbin of a large file, or a huge initialised array?)",
     "missing": "no file was handed in for this lab",
     "not_run": "not run: it counts only once the case it depends on (its parent) passes",
 }
@@ -213,6 +222,8 @@ class Outcome:
             return key if key in EXPLANATIONS else "exception"
         if self.kind == "limit":
             return {"cpu": "cpu_limit", "processes": "process_limit"}.get(self.limit, "cpu_limit")
+        if self.kind == "signal" and self.code == signal.SIGSEGV:
+            return "segmentation_fault"
         return self.kind
 
     def explain(self) -> str:
@@ -243,6 +254,9 @@ class Outcome:
         if self.kind == "limit":
             what = {"cpu": "CPU time", "processes": "processes"}.get(self.limit, self.limit)
             return f"killed at the {what} limit ({self.limit_value})"
+        if self.kind == "signal" and self.code == signal.SIGSEGV:
+            return "segmentation fault (SIGSEGV)" + (f" {self.access}" if self.access else "") + \
+                (f" 0x{self.address:016x}" if self.address is not None else "")
         if self.kind == "signal":
             return f"killed by signal {_signal_name(self.code)}"
         name = EXCEPTION_NAMES.get(self.code, "exception")
@@ -269,6 +283,14 @@ def classify(status: int, stdout: str, stderr: str, platform: str):
     """(kind, code, access, address, source) from how a process ended and what it said."""
     if status == 0:
         return "exit", 0, None, None, "exit status"
+    if platform == "linux" and status in (-signal.SIGSEGV, 128 + signal.SIGSEGV):
+        # Killed by SIGSEGV (through bwrap, or a shell: 128 + 11), or a handler's report and
+        # _exit(139), as posix_vm does: a segmentation fault, at the address it reports.
+        m = LINUX_FAULT.search(stderr)
+        if m:
+            access = m.group(1) if m.group(1) != "accessing" else None
+            return "signal", signal.SIGSEGV, access, int(m.group(2), 16), "the program's SIGSEGV report"
+        return "signal", signal.SIGSEGV, None, None, "status 139: SIGSEGV"
     if status < 0:
         return "signal", -status, None, None, "killed by a signal"
     m = LAB_FAULT.search(stderr)
@@ -310,6 +332,18 @@ NATIVE_RESERVED = 256 << 20     # libc, stack reservation and the like, for a na
 SMALLEST_MEMORY = 64 << 20      # Wine itself needs some 12 MiB of data to start
 
 
+@dataclass(frozen=True)
+class Job:
+    """One process to start, as the sandbox sees it."""
+    command: tuple                  # what runs (inside the sandbox: paths as it sees them)
+    env: dict                       # its whole environment
+    exe: Path | None = None         # a program bound read-only at its own path
+    folder: Path | None = None      # a host folder it works in, read-write (else an empty tmpfs)
+    readonly: tuple = ()            # other host paths it sees, read-only, at their own paths
+    reserved: int = 0               # address space allowed beside the memory limit
+    file_size: int | None = None    # RLIMIT_FSIZE: the largest file it may write
+
+
 class Sandbox:
     """A bubblewrap (bwrap) command line for one run.
 
@@ -340,6 +374,8 @@ class Sandbox:
     run can change what the next one sees.
     """
 
+    kind = "bwrap"
+
     def __init__(self, bwrap: str, limits: Limits, prefix: Path | None = None, wine=None):
         self.bwrap = bwrap
         self.limits = limits
@@ -357,12 +393,17 @@ class Sandbox:
             if not str(real).startswith("/usr/"):
                 self.extra_binds.append(str(real.parent.parent))
         self.disable_userns = True      # bwrap >= 0.8; dropped by probe() when older
+        self.pid_namespace = True       # dropped by probe() where /proc cannot be mounted
 
-    def arguments(self, exe: Path | None, env: dict) -> list:
+    def arguments(self, exe: Path | None, env: dict, folder: Path | None = None,
+                  readonly=()) -> list:
+        """bwrap's command line: exe bound read-only at its own path; folder (a host folder)
+        bound read-write as SCRATCH, else SCRATCH is an empty tmpfs; readonly, more host
+        paths bound read-only at their own paths."""
         size = str(self.limits.scratch)
-        args = [self.bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc",
-                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--new-session",
-                "--ro-bind", "/usr", "/usr"]
+        args = [self.bwrap, "--unshare-user", *(["--unshare-pid"] if self.pid_namespace else []),
+                "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+                "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
         if self.disable_userns:
             args.append("--disable-userns")
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
@@ -377,18 +418,30 @@ class Sandbox:
         for path in self.extra_binds:
             args += ["--ro-bind", path, path]
         args += ["--ro-bind-try", "/sys/devices/system/cpu", "/sys/devices/system/cpu",
-                 "--dev", "/dev", "--proc", "/proc", "--size", size, "--tmpfs", "/tmp"]
+                 "--dev", "/dev", *(["--proc", "/proc"] if self.pid_namespace else
+                                    ["--ro-bind", "/proc", "/proc"]),
+                 "--size", size, "--tmpfs", "/tmp"]
         if self.prefix:
             args += ["--ro-bind", str(self.prefix), str(self.prefix)]
             for temp in sorted(self.prefix.glob("drive_c/users/*/AppData/Local/Temp")):
                 args += ["--size", size, "--tmpfs", str(temp)]
-        args += ["--size", size, "--tmpfs", SCRATCH, "--chdir", SCRATCH]
-        if exe is not None:
-            args += ["--ro-bind", str(exe), str(exe)]
+        if folder is None:
+            args += ["--size", size, "--tmpfs", SCRATCH]
+        else:
+            args += ["--bind", str(folder), SCRATCH]
+        args += ["--chdir", SCRATCH]
+        for path in (*([exe] if exe is not None else []), *readonly):
+            args += ["--ro-bind", str(path), str(path)]
         args += ["--remount-ro", "/", "--clearenv"]
         for key, value in env.items():
             args += ["--setenv", key, value]
         return args
+
+    def describe(self) -> str:
+        if self.pid_namespace:
+            return "bwrap sandbox"
+        return ("bwrap sandbox without a pid namespace (a new /proc cannot be mounted here, as "
+                "inside another sandbox: the machine's processes are visible, read-only)")
 
     def environment(self, wine_env: dict) -> dict:
         env = {"PATH": "/usr/bin:/bin", "HOME": SCRATCH, "TMPDIR": "/tmp"}
@@ -397,33 +450,52 @@ class Sandbox:
         return env
 
     def probe(self):
-        """Runs /bin/true in the sandbox once: bwrap missing or refused says so here, clearly."""
-        for attempt in range(2):
-            command = [*self.arguments(None, {"PATH": "/usr/bin:/bin"}), "--", "true"]
-            try:
-                result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
-                                        text=True, timeout=60)
-            except (OSError, subprocess.TimeoutExpired) as e:
-                raise SandboxUnavailable(f"cannot start the sandbox ({self.bwrap}): {e}") from None
-            if result.returncode == 0:
-                return
-            if attempt == 0 and "disable-userns" in result.stderr:
-                self.disable_userns = False     # an older bwrap: nested namespaces stay possible
-                continue
+        """Runs /bin/true in the sandbox once, and keeps the strongest form that starts: all
+        namespaces; else (an older bwrap) without --disable-userns; else, where no new /proc
+        can be mounted (inside another sandbox or a container that masks /proc), without a pid
+        namespace. bwrap missing or refused says so here, clearly."""
+        first = None
+        for self.pid_namespace in (True, False):
+            for self.disable_userns in (True, False):
+                command = [*self.arguments(None, {"PATH": "/usr/bin:/bin"}), "--", "true"]
+                try:
+                    result = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True,
+                                            text=True, timeout=60)
+                except (OSError, subprocess.TimeoutExpired) as e:
+                    raise SandboxUnavailable(f"cannot start the sandbox ({self.bwrap}): {e}") from None
+                if result.returncode == 0:
+                    if not self.pid_namespace:
+                        print(f"sandbox: {self.describe()}", file=sys.stderr, flush=True)
+                    return
+                first = first or result
+                if "disable-userns" not in result.stderr:
+                    break               # not an older bwrap: --disable-userns is not the trouble
+        result = first
+        self.pid_namespace = self.disable_userns = True
+        if result is not None:
             raise SandboxUnavailable(
                 f"the sandbox does not start here: {result.stderr.strip() or result.returncode}\n"
                 "bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu "
                 "24.04 AppArmor's bwrap profile). To run without a sandbox, only code you trust: SANDBOX=0")
 
 
-def sandbox_setting(env=None) -> bool:
+def sandbox_level(env=None) -> str:
+    """SANDBOX: "bwrap" (1, the default), "user" (every run as a user of its own: for a root
+    grader where bwrap cannot start; chosen by itself there) or "none" (0)."""
     env = os.environ if env is None else env
     value = (env.get("SANDBOX") or "1").strip().lower()
-    if value in ("1", "yes", "on", "true"):
-        return True
+    if value in ("1", "yes", "on", "true", "bwrap"):
+        return "bwrap"
+    if value == "user":
+        return "user"
     if value in ("0", "no", "off", "false"):
-        return False
-    raise ConfigError(f"SANDBOX={env.get('SANDBOX')!r}: use SANDBOX=1 (the default) or SANDBOX=0")
+        return "none"
+    raise ConfigError(f"SANDBOX={env.get('SANDBOX')!r}: use SANDBOX=1 (the default), SANDBOX=user "
+                      f"(as root, each run as a user of its own) or SANDBOX=0")
+
+
+def sandbox_setting(env=None) -> bool:
+    return sandbox_level(env) != "none"
 
 
 def find_bwrap() -> str:
@@ -445,15 +517,19 @@ class Runner:
     sandbox: a Sandbox, or None to run programs directly (SANDBOX=0)."""
 
     def __init__(self, wine=None, prefix: Path | None = None, sandbox: Sandbox | None = None,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, user_level: bool = False):
         self.wine = list(wine) if wine else None
         self.prefix = Path(prefix) if prefix else None
         self.limits = limits or (sandbox.limits if sandbox else Limits())
         self.sandbox = sandbox
         self.server = None
+        # Grading: where bwrap cannot start and the grader is root, each compile and run as a
+        # user of its own (sandbox_user.py) rather than no grading at all.
+        self.user_level = user_level
 
     @classmethod
-    def from_environment(cls, build: Path, limits: Limits | None = None, sandboxed=None):
+    def from_environment(cls, build: Path, limits: Limits | None = None, sandboxed=None,
+                         user_level: bool = False):
         """RUNNER from the Makefile (default: wine except on Windows); "" means native.
         SANDBOX (default 1; sandboxed=False: none, to create the prefix) and the limits (see
         Limits.from_environment) too. Raises ConfigError (SandboxUnavailable among them)
@@ -466,8 +542,47 @@ class Runner:
         limits = limits or Limits.from_environment()
         if sandboxed is None:
             sandboxed = sandbox_setting()
-        sandbox = Sandbox(find_bwrap(), limits, prefix if wine else None, wine) if sandboxed else None
-        return cls(wine, prefix, sandbox, limits)
+        if not sandboxed:
+            return cls(wine, prefix, None, limits)
+        if sandboxed is True and sandbox_level() == "user":
+            cannot = sandbox_user.is_possible()
+            if cannot:
+                raise ConfigError(f"SANDBOX=user: {cannot}")
+            bwrap = Sandbox("bwrap", limits, prefix if wine else None, wine)   # for Wine's paths
+            user = sandbox_user.UserSandbox(limits, Path(build) / "users", bwrap.prefix, bwrap.wine,
+                                            bwrap.wineserver)
+            return cls(wine, prefix, user, limits, user_level=True)
+        try:
+            bwrap = find_bwrap()
+        except SandboxUnavailable:
+            if not user_level or sandbox_user.is_possible():
+                raise
+            bwrap = "bwrap"             # not installed: start() turns to the user level
+        return cls(wine, prefix, Sandbox(bwrap, limits, prefix if wine else None, wine), limits,
+                   user_level)
+
+    def describe_sandbox(self) -> str:
+        return self.sandbox.describe() if self.sandbox else "no sandbox (SANDBOX=0)"
+
+    def _to_user_level(self, why: SandboxUnavailable):
+        """bwrap cannot start (why): each run as a user of its own instead, when allowed."""
+        cannot = sandbox_user.is_possible() if self.user_level else "only grading may use it"
+        if cannot:
+            raise SandboxUnavailable(f"{why}\n(the user level, each submission run as a user of "
+                                     f"its own, cannot be used either: {cannot})") from None
+        bwrap = self.sandbox
+        user = sandbox_user.UserSandbox(self.limits, self.prefix.parent / "users" if self.prefix
+                                        else Path("build") / "users",
+                                        bwrap.prefix, bwrap.wine, bwrap.wineserver)
+        try:
+            user.probe()
+        except sandbox_user.UserSandboxUnavailable as e:
+            raise SandboxUnavailable(f"{why}\n(and the user level cannot start: {e})") from None
+        self.sandbox = user
+        first = str(why).splitlines()[0]
+        print(f"sandbox: bwrap cannot start here ({first}); as root, every compile and run of a "
+              f"submission runs as a user of its own instead (the user level: README, The sandbox)",
+              file=sys.stderr, flush=True)
 
     def with_limits(self, limits: Limits) -> Runner:
         """The same runner with other limits: for runs of this session that need them.
@@ -477,7 +592,7 @@ class Runner:
         if self.sandbox:
             sandbox = copy.copy(self.sandbox)
             sandbox.limits = limits
-        return Runner(self.wine, self.prefix, sandbox, limits)
+        return Runner(self.wine, self.prefix, sandbox, limits, self.user_level)
 
     @property
     def platform(self) -> str:
@@ -541,7 +656,14 @@ class Runner:
             ctypes.windll.kernel32.SetErrorMode(SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX)
         self.prepare()
         if self.sandbox:
-            self.sandbox.probe()
+            try:
+                self.sandbox.probe()
+            except sandbox_user.UserSandboxUnavailable as e:
+                raise SandboxUnavailable(f"SANDBOX=user: {e}") from None
+            except SandboxUnavailable as e:
+                if self.sandbox.kind != "bwrap" or not self.user_level:
+                    raise
+                self._to_user_level(e)
             return
         if self.wine and self.server is None and shutil.which("wineserver"):
             quiet = dict(env=self.environment(), stdin=subprocess.DEVNULL,
@@ -568,11 +690,37 @@ class Runner:
         prefix = [] if native or not self.wine else self.wine
         return [*prefix, str(exe), *args]
 
-    def _launch(self, exe: Path, args, native, timeout):
-        """Popen of the program (in its sandbox), and the read end of bwrap's info pipe."""
-        command = self.command(exe, args, native)
+    def _program_job(self, exe: Path, args, native) -> Job:
+        """A program to run: bound read-only alone, under Wine unless native."""
+        wine = bool(self.wine) and not native
+        if not self.sandbox:
+            return Job(tuple(self.command(exe, args, native)), self.environment(),
+                       reserved=WINE_RESERVED if wine else NATIVE_RESERVED)
+        exe = Path(exe).resolve()
+        inner = [str(exe), *args]
+        if wine:
+            # The run's wineserver, started first with its output on /dev/null: started by
+            # the program instead, it inherits the program's stderr, and a server that lives
+            # long enough to exit by itself writes "could not save registry branch ...:
+            # Read-only file system" into it. -p: it stays until the sandbox dies.
+            inner = ["sh", "-c", '"$0" -p </dev/null >/dev/null 2>&1; exec "$@"',
+                     self.sandbox.wineserver, *self.sandbox.wine, *inner]
+        env = self.sandbox.environment(self.wine_environment(sandboxed=True) if wine else {})
+        return Job(tuple(inner), env, exe=exe,
+                   reserved=WINE_RESERVED if wine else NATIVE_RESERVED)
+
+    def _tool_job(self, command, folder: Path, readonly=(), file_size=None) -> Job:
+        """A program of this machine (the compiler) working in folder: in the sandbox, folder
+        is its only writable place (SCRATCH, its cwd) and readonly the only other files it
+        sees besides the system's."""
+        env = self.sandbox.environment({}) if self.sandbox else dict(os.environ)
+        return Job(tuple(command), env, folder=Path(folder).resolve(),
+                   readonly=tuple(Path(p).resolve() for p in readonly),
+                   reserved=NATIVE_RESERVED, file_size=file_size)
+
+    def _launch(self, job: Job, timeout):
+        """Popen of the job (in its sandbox), and the read end of bwrap's info pipe."""
         limits = self.limits
-        reserved = NATIVE_RESERVED if native or not self.wine else WINE_RESERVED
         cpu = limits.cpu_for(timeout)
 
         def set_limits():
@@ -585,39 +733,42 @@ class Runner:
             # only the backstop, for shared mappings and huge reservations.
             # RLIMIT_NPROC is not used: it counts every process of the user (and never
             # applies to root), so the harness counts the sandbox's processes itself.
+            # RLIMIT_FSIZE (compiles): no file written may pass it; the compiler's assembler
+            # or linker is stopped with SIGXFSZ instead.
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
             resource.setrlimit(resource.RLIMIT_DATA, (limits.memory,) * 2)
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory + reserved,) * 2)
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory + job.reserved,) * 2)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            if job.file_size is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (job.file_size,) * 2)
 
         options = dict(stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        start_new_session=hasattr(os, "killpg"))
         if resource:
             options["preexec_fn"] = set_limits
         if not self.sandbox:
-            return subprocess.Popen(command, env=self.environment(), **options), None
-        exe = Path(exe).resolve()
-        inner = [str(exe), *args]
-        if self.wine and not native:
-            # The run's wineserver, started first with its output on /dev/null: started by
-            # the program instead, it inherits the program's stderr, and a server that lives
-            # long enough to exit by itself writes "could not save registry branch ...:
-            # Read-only file system" into it. -p: it stays until the sandbox dies.
-            inner = ["sh", "-c", '"$0" -p </dev/null >/dev/null 2>&1; exec "$@"',
-                     self.sandbox.wineserver, *self.sandbox.wine, *inner]
-        env = self.sandbox.environment({} if native or not self.wine else
-                                       self.wine_environment(sandboxed=True))
+            proc = subprocess.Popen(job.command, env=job.env, cwd=job.folder, **options)
+            return proc, _GroupWatch(proc)
+        if self.sandbox.kind == "user":
+            return self.sandbox.launch(job, options)
         info_read, info_write = os.pipe()
         try:
-            proc = subprocess.Popen([*self.sandbox.arguments(exe, env), "--info-fd", str(info_write),
-                                     "--", *inner], pass_fds=(info_write,), **options)
+            arguments = self.sandbox.arguments(job.exe, job.env, job.folder, job.readonly)
+            proc = subprocess.Popen([*arguments, "--info-fd", str(info_write), "--", *job.command],
+                                    pass_fds=(info_write,), **options)
         finally:
             os.close(info_write)
-        return proc, info_read
+        return proc, _BwrapWatch(proc, info_read)
 
     def run(self, exe: Path, args=(), stdin: str = "", timeout: float = 10,
             native=False) -> Outcome:
-        outcome = self._run(exe, args, stdin, timeout, native)
+        """The program exe with args and stdin, in its sandbox, killed after timeout s."""
+        if not Path(exe).is_file():
+            raise FileNotFoundError(f"{exe} does not exist")
+        job = self._program_job(exe, args, native)
+        shown = tuple(self.command(exe, args, native))
+        platform = "linux" if native else self.platform
+        outcome = self._run(job, shown, stdin, timeout, platform)
         if self.sandbox and self.wine and not native and outcome.kind == "exit" \
                 and outcome.code == 1 and not outcome.stdout and not outcome.stderr:
             # About one sandboxed start of Wine in a thousand to three thousand ends at once
@@ -627,25 +778,38 @@ class Runner:
             # rate proves nothing. The cause is not found. A run that ends so is made once
             # more: a program that really does gives the same outcome, and the report says
             # it was run twice.
-            again = self._run(exe, args, stdin, timeout, native)
+            again = self._run(job, shown, stdin, timeout, platform)
             outcome = replace(again, source=f"{again.source} (run twice: the first ended at "
                                             f"once with status 1 and no output)")
         return outcome
 
-    def _run(self, exe: Path, args, stdin: str, timeout: float, native: bool) -> Outcome:
-        command = self.command(exe, args, native)
-        platform = "linux" if native else self.platform
+    def run_tool(self, command, folder: Path, timeout: float, readonly=(),
+                 file_size: int | None = None) -> Outcome:
+        """A program of this machine (the compiler), on untrusted input: in the sandbox, with
+        folder as its working folder and the only place it can write, readonly (files or
+        folders) the only other things it sees besides the system; no file it writes larger
+        than file_size. Without the sandbox (SANDBOX=0) it runs in folder with the limits."""
+        job = self._tool_job(command, folder, readonly, file_size)
+        return self._run(job, tuple(command), "", timeout, "linux")
+
+    def _run(self, job: Job, command: tuple, stdin: str, timeout: float,
+             platform: str) -> Outcome:
         limits = self.limits
-        if not Path(exe).is_file():
-            raise FileNotFoundError(f"{exe} does not exist")
         started = time.monotonic()
-        proc, info = self._launch(exe, args, native, timeout)
+        proc, watch = self._launch(job, timeout)
+        try:
+            return self._watch(proc, watch, command, stdin, timeout, platform, started)
+        finally:
+            watch.close()
+
+    def _watch(self, proc, watch, command: tuple, stdin: str, timeout: float, platform: str,
+               started: float) -> Outcome:
+        """Feeds, reads and watches a started job until it ends or is killed -> its Outcome."""
+        limits = self.limits
         out, err, cut = bytearray(), bytearray(), threading.Event()
         ended = threading.Event()
         usage = []
-
-        def kill():
-            _kill(proc, sandboxed=self.sandbox is not None)
+        kill = watch.kill
 
         def read(pipe, into):
             while chunk := pipe.read1(65536):
@@ -682,13 +846,12 @@ class Runner:
         for t in (*threads, waiter):
             t.daemon = True
             t.start()
-        namespace, init = _namespace(info) if info is not None else (None, None)
+        watch.begin()
         hit = None                      # "time" or "processes"
         while not ended.wait(0.05):
             if time.monotonic() - started >= timeout:
                 hit = "time"
-            elif namespace:
-                members = _members(namespace, init)
+            elif (members := watch.members()) is not None:
                 usage.append(max(map(_cpu_seconds, members), default=0.0))
                 if len(members) > limits.processes:
                     hit = "processes"
@@ -704,8 +867,8 @@ class Runner:
         status = proc.returncode
         cpu = limits.cpu_for(timeout)
         cpu_used = max(usage, default=0.0)
-        sandbox = ("bwrap sandbox" if self.sandbox else "no sandbox (SANDBOX=0)") + \
-            f"; limits: {limits.describe(timeout, self.sandbox is not None)}"
+        sandbox = f"{self.describe_sandbox()}; limits: {limits.describe(timeout, self.sandbox is not None)}"
+        bwrap = self.sandbox is not None and self.sandbox.kind == "bwrap"
         extra = dict(sandbox=sandbox)
         if hit == "time":
             kind, code, access, address, source = "timeout", None, None, None, "timeout"
@@ -716,16 +879,66 @@ class Runner:
         elif cut.is_set():
             kind, code, access, address, source = "output_cut", None, None, None, "output limit"
             extra.update(limit="output", limit_value=_mib(limits.output))
-        elif _killed_for_cpu(status, cpu_used, cpu, self.sandbox is not None):
+        elif _killed_for_cpu(status, cpu_used, cpu, bwrap):
             kind, code, access, address, source = "limit", None, None, None, \
                 f"SIGXCPU/SIGKILL after {cpu_used:.1f} s of CPU"
             extra.update(limit="cpu", limit_value=f"{cpu} s")
-        elif self.sandbox and status == 1 and stderr.startswith("bwrap: "):
+        elif bwrap and status == 1 and stderr.startswith("bwrap: "):
             raise RuntimeError(f"the sandbox did not start: {stderr.strip()}")
         else:
             kind, code, access, address, source = classify(status, stdout, stderr, platform)
         return Outcome(kind, code, access, address, stdout, stderr, seconds, tuple(command),
                        stdin, platform, source, **extra)
+
+
+class _GroupWatch:
+    """An unsandboxed job (SANDBOX=0): its processes are not counted; killing it kills its
+    process group, also after the program itself ended (whatever it left running)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+
+    def begin(self):
+        pass
+
+    def members(self):
+        return None
+
+    def kill(self):
+        _kill(self.proc, sandboxed=False)
+
+    def close(self):
+        pass
+
+
+class _BwrapWatch(_GroupWatch):
+    """A job in bwrap: its processes are its pid namespace's, which bwrap names on its info
+    pipe once the sandbox exists (begin() waits for that); they all die with bwrap."""
+
+    def __init__(self, proc, info_fd: int):
+        super().__init__(proc)
+        self.info_fd = info_fd
+        self.namespace = self.init = None
+
+    def begin(self):
+        self.kind, self.namespace, self.init = _namespace(self.info_fd)
+
+    def members(self):
+        return _members(self.kind, self.namespace, self.init) if self.namespace else None
+
+    def kill(self):
+        _kill(self.proc, sandboxed=self.kind == "pid")
+        if self.kind == "mnt":
+            # No pid namespace: what the sandbox started does not die with bwrap (a wineserver
+            # daemonizes). Its mount namespace is its own, and cannot be left: kill by it.
+            for _ in range(50):
+                members = _members(self.kind, self.namespace, None)
+                if not members:
+                    break
+                for pid in members:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+                time.sleep(0.01)
 
 
 def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
@@ -741,8 +954,9 @@ def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
 
 
 def _namespace(info_fd: int) -> tuple:
-    """bwrap's --info-fd JSON, written once the sandbox exists: (its pid namespace, the host
-    pid of its init, bwrap's own process that reaps the others)."""
+    """bwrap's --info-fd JSON, written once the sandbox exists: ("pid", its pid namespace, the
+    host pid of its init, bwrap's own process that reaps the others); without a pid namespace
+    ("mnt", its mount namespace, that same process)."""
     data = b""
     try:
         while chunk := os.read(info_fd, 4096):
@@ -751,19 +965,21 @@ def _namespace(info_fd: int) -> tuple:
         os.close(info_fd)
     try:
         info = json.loads(data)
-        return info["pid-namespace"], info["child-pid"]
+        if "pid-namespace" in info:
+            return "pid", info["pid-namespace"], info["child-pid"]
+        return "mnt", info["mnt-namespace"], None
     except (ValueError, KeyError):
-        return None, None       # bwrap failed before the sandbox existed: its message is on stderr
+        return None, None, None     # bwrap failed before the sandbox existed: its message is on stderr
 
 
-def _members(namespace: int, init: int) -> list:
-    """The processes of one pid namespace (the sandbox's), bwrap's own init not counted.
-    A pid namespace cannot be left: a process that double-forks or calls setsid is still here."""
+def _members(kind: str, namespace: int, init: int | None) -> list:
+    """The processes of one pid (or mount) namespace, the sandbox's, bwrap's own init not
+    counted. Neither can be left: a process that double-forks or calls setsid is still here."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if os.stat(f"/proc/{entry.name}/ns/pid").st_ino == namespace \
+                if os.stat(f"/proc/{entry.name}/ns/{kind}").st_ino == namespace \
                         and int(entry.name) != init:
                     found.append(int(entry.name))
             except OSError:

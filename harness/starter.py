@@ -27,8 +27,8 @@ from . import cases
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = Path(__file__).resolve().parent / "student"     # the files only the starter has
-HARNESS = ("__init__.py", "cases.py", "build.py", "run.py", "pattern.py", "expr.py", "match.py",
-           "report.py", "grade.py", "demo.py", "deps.sh")
+HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "sandbox_user.py",
+           "pattern.py", "expr.py", "match.py", "report.py", "grade.py", "demo.py", "deps.sh")
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)/\* BEGIN SOLUTION(?P<rest>.*)$")
 END = re.compile(r"^[ \t]*/\* END SOLUTION(?:, starter: (?P<code>.*?))?\s*\*/\s*$")

@@ -22,6 +22,8 @@
  *
  * Run:   boundary.exe        (add -v for one line per failed attempt)
  * See:   a few failed attempts, then "boundary == predicted: yes".
+ * And:   boundary.exe lecture: the walk as the lecture starts it, from (unsigned int)buff,
+ *        which on 64-bit keeps only the low 32 bits of the address (see lecture_walk()).
  */
 #include "lab.h"
 
@@ -55,11 +57,73 @@ static size_t image_size(const char *base)
     return nt->OptionalHeader.SizeOfImage;
 }
 
+/*
+ * "boundary lecture": the walk as the lecture's code starts it,
+ *     for (addr = (unsigned int)buff; ; addr += page) ... VirtualAlloc((void *)addr, ...)
+ * On 64-bit an address does not fit an unsigned int (32 bits): the cast keeps the low
+ * 32 bits, 0x140009020 becomes 0x40009020, an address nothing of this program is near.
+ * The first reservation there succeeds (the address is free), and the "boundary" the
+ * walk reports is where it started, not where anything ends.  The casts below are the
+ * lecture's, made explicit through uintptr_t so that the compiler does not warn:
+ * (unsigned int)buff itself is -Wpointer-to-int-cast, (void *)addr -Wint-to-pointer-cast.
+ */
+static int lecture_walk(void)
+{
+    lab_start();
+    const SYSTEM_INFO *sys = lab_system();
+    uintptr_t page = sys->dwPageSize;
+    unsigned int truncated = (unsigned int)(uintptr_t)buff;
+    uintptr_t lost = (uintptr_t)buff - truncated;
+    printf("page size:              %lu bytes\n", sys->dwPageSize);
+    printf("allocation granularity: %lu bytes\n", sys->dwAllocationGranularity);
+    printf("buff:                   " ADDR_FMT "\n", ADDR(buff));
+    printf("(unsigned int)buff:     0x%08x (what the lecture's code keeps: the low 32 bits)\n", truncated);
+    if (lost != 0)
+        printf("bits lost:              " ADDR_FMT " (buff - (unsigned int)buff)\n", ADDR(lost));
+    else
+        printf("bits lost:              none: the address fits 32 bits here, the walk is the real one\n");
+
+    uintptr_t first = round_down(truncated, page), addr = first;
+    unsigned long failed = 0;
+    void *got = NULL;
+    while (got == NULL && failed < MAX_ATTEMPTS) {
+        got = VirtualAlloc((void *)addr, page, MEM_RESERVE, PAGE_READWRITE);
+        if (got == NULL) {
+            failed++;
+            addr += page;
+        }
+    }
+    if (got == NULL) {
+        fprintf(stderr, "boundary: no reservation succeeded in %d pages from " ADDR_FMT "\n",
+                MAX_ATTEMPTS, ADDR(first));
+        return 2;
+    }
+    printf("first address tried:    " ADDR_FMT "\n", ADDR(first));
+    printf("failed attempts:        %lu\n", failed);
+    printf("address returned:       " ADDR_FMT " (the lecture's \"boundary\")\n", ADDR(got));
+
+    const char *base = (const char *)GetModuleHandleA(NULL);
+    uintptr_t image_end = (uintptr_t)base + image_size(base);
+    printf("image base:             " ADDR_FMT " (GetModuleHandle(NULL))\n", ADDR(base));
+    printf("image end:              " ADDR_FMT "\n", ADDR(image_end));
+    int outside = (uintptr_t)got < (uintptr_t)base || (uintptr_t)got > image_end + sys->dwAllocationGranularity;
+    printf("verdict:                %s\n", outside
+               ? "the walk started outside the image: this \"boundary\" is the end of nothing"
+               : "the walk started in the image: the boundary is its end, as in boundary without arguments");
+    if (!VirtualFree(got, 0, MEM_RELEASE))
+        die("VirtualFree");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "lecture") == 0)
+        return lecture_walk();
     int verbose = argc == 2 && strcmp(argv[1], "-v") == 0;
     if (argc > 2 || (argc == 2 && !verbose))
-        usage("boundary [-v]\n  -v  one line per failed VirtualAlloc(MEM_RESERVE)");
+        usage("boundary [-v]\n       boundary lecture\n"
+              "  -v       one line per failed VirtualAlloc(MEM_RESERVE)\n"
+              "  lecture  the walk as the lecture starts it, from (unsigned int)buff");
     lab_start();
 
     const SYSTEM_INFO *sys = lab_system();

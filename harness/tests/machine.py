@@ -11,15 +11,7 @@ import time
 from pathlib import Path
 
 from ..run import SCRATCH
-
-
-def _running(pid: str) -> bool:
-    """Alive and not a zombie (a zombie has ended; only its parent has not collected it)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return False
+from ..sandbox_user import alive as _running     # not a zombie: it has not ended
 
 
 def processes(exe: Path) -> list:

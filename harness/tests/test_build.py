@@ -52,6 +52,16 @@ def test_the_precompiled_header_is_read_instead_of_lab_h(tmp_path, cache):
     assert len(list(cache.glob("pch-*/lab.h.gch"))) == 1
 
 
+def test_the_sandboxed_compile_reads_it_too(tmp_path, cache, runner):
+    """Grading's compile runs in the sandbox, where the header is bound read-only: still read."""
+    if runner.sandbox is None:
+        pytest.skip("SANDBOX=0: the compile is not sandboxed")
+    built = build.compile_submission(submission(tmp_path), LAB_H, cache, flags=flags("-H"),
+                                     runner=runner)
+    assert built.ok, built.message
+    assert "! lab.h.gch" in built.message.splitlines(), built.message[:2000]
+
+
 def test_what_is_built_is_the_same_with_or_without_it(tmp_path, cache, monkeypatch):
     source = submission(tmp_path)
     with_header = build.compile_submission(source, LAB_H, cache, flags=flags("-H"))

@@ -87,6 +87,14 @@ def test_random_stdin_is_drawn_from_the_seed(tmp_path):
     assert {with_input(case, s).stdin for s in range(20)} != {drawn.stdin}
 
 
+def test_random_words_are_three_on_a_line(tmp_path):
+    from ..cases import with_input
+    case = load_lab(write(tmp_path, TWO.replace('random = "word"', 'random = "words"'))).cases[1]
+    drawn = with_input(case, 1234).stdin
+    assert drawn.endswith("\n") and len(drawn.split()) == 3 and all(w.isalpha() for w in drawn.split())
+    assert with_input(case, 1234).stdin == drawn
+
+
 def test_a_bad_random_kind(tmp_path):
     message = error_of(tmp_path, TWO.replace('random = "word"', 'random = "number"'))
     assert "demo.toml:11: case two: stdin must be" in message and 'random = "word"' in message

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import cases, grade, mutants
-from ..cases import tomllib
+from .. import cases, grade
 from ..run import EXPLANATIONS
 
 HERE = Path(__file__).resolve().parent
@@ -22,8 +21,7 @@ ROOT = HERE.parent.parent
 SUBMISSIONS = HERE / "submissions"
 TIMEOUT = "3"       # seconds per case: the reference labs take a tenth of one, a flood 1.5
 
-# student: the points of each lab; every other lab is missing, worth 0. A folder with a
-# mistake.toml is the reference lab with that one edit (the typical mistakes of issue 11).
+# student: the points of each lab; every other lab is missing, worth 0.
 SCORES = {
     "forgot_commit": {"reserve_commit": 1},     # the commit faults; every case needing it not run
     "wrong_flag": {"reserve_commit": 1},        # PAGE_READONLY: the write faults all the same
@@ -40,23 +38,106 @@ SCORES = {
     "round_up_off_by_one": {"boundary": 2},     # x + align: the aligned boundary moves
     "readonly_recommit": {"decommit_recommit": 2},  # recommitted PAGE_READONLY: VirtualQuery says so
     "top_down_forgotten": {"layout": 14},       # the reservation lands low: not the table's end
+    "forgot_virtualfreeex": {"remote": 15},     # the child's page stays committed: release fails
+    "wrong_access": {"mapping": 10},            # the writer maps FILE_MAP_READ: it faults writing
+    "wrong_stride": {"mapping": 10},            # the writer's slots 32 bytes apart, the reader's 64
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
+# The reference with one mistake, written as that edit of labs/LAB.c (student: lab, the
+# reference's text, what the student wrote instead): when the reference changes under it,
+# the fixture fails at once instead of grading a stale copy.
+ONE_MISTAKE = {
+    # "commit" is announced, never done: the write faults
+    "forgot_commit": ("reserve_commit", """\
+        if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
+            die("VirtualAlloc(MEM_COMMIT)");
+""", ""),
+    # the page is committed PAGE_READONLY: the write still faults
+    "wrong_flag": ("reserve_commit", "VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE)",
+                   "VirtualAlloc(p, page, MEM_COMMIT, PAGE_READONLY)"),
+    # without "commit" the word is written 100 bytes into the page: the fault is not at the page
+    "wrong_address": ("reserve_commit", "long n = read_word(p, page);",
+                      "long n = commit ? read_word(p, page) : read_word(p + 100, page - 100);"),
+    # with "commit" and a word, a loop that never ends
+    "infinite_loop": ("reserve_commit", """\
+    long n = read_word(p, page);    /* faults here when the page is only reserved */
+""", """\
+    long n = read_word(p, page);    /* faults here when the page is only reserved */
+    if (commit && n > 0)        /* clear what follows the word: i wraps at 256, never 300 */
+        for (unsigned char i = 0; i < 300; i++)
+            p[n + 1 + i] = 0;
+"""),
+    # once a word is read, it is echoed forever: a flood of output
+    "flood": ("reserve_commit", """\
+    else
+        printf("you typed:""", """\
+    else
+        while (n > 0)           /* meant: if */
+            printf("you typed:"""),
+    # it reads until the end of the line, and at the end of input it waits forever
+    "stdin_forever": ("decommit_recommit", """\
+    if (read_word(p, page) < 0)
+""", """\
+    size_t n = 0;
+    int c;
+    while ((c = getchar()) != '\\n')        /* until Enter; at the end of input: forever */
+        if (c != EOF && n + 1 < page)
+            p[n++] = (char)c;
+    if (n == 0)
+"""),
+    # the lecture's own bug, the address cut to 32 bits: the page is above 4 GiB (MEM_TOP_DOWN),
+    # so the cut address is not reserved and the commit fails
+    "truncated_pointer": ("reserve_commit", "VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE)",
+                          "VirtualAlloc((void *)(unsigned int)p, page, MEM_COMMIT, PAGE_READWRITE)"),
+    # round_up off by one: the image end is never aligned, so the prediction still matches; the
+    # boundary is, and rounding it up again moves it a whole granularity
+    "round_up_off_by_one": ("boundary", "return round_down(x + align - 1, align);",
+                            "return round_down(x + align, align);"),
+    # the page committed again PAGE_READONLY: all zeros all the same; VirtualQuery tells
+    "readonly_recommit": ("decommit_recommit", """\
+    if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
+        die("VirtualAlloc(MEM_COMMIT) again");""", """\
+    if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READONLY) != p)
+        die("VirtualAlloc(MEM_COMMIT) again");"""),
+    # MEM_TOP_DOWN left out: the reservation lands low, not at the end of the table's row
+    "top_down_forgotten": ("layout", "MEM_RESERVE | MEM_TOP_DOWN, PAGE_NOACCESS);",
+                           "MEM_RESERVE, PAGE_NOACCESS);"),
+    "forgot_virtualfreeex": ("remote", """\
+    if (!VirtualFreeEx(c.pi.hProcess, base, 0, MEM_RELEASE))
+        die("VirtualFreeEx(MEM_RELEASE)");
+""", ""),
+    "wrong_access": ("mapping", """\
+    mapping = OpenFileMappingA(FILE_MAP_WRITE, FALSE, name);
+    if (mapping == NULL)
+        die("OpenFileMapping(FILE_MAP_WRITE)");
+    view = MapViewOfFile(mapping, FILE_MAP_WRITE, 0, 0, 0);
+""", """\
+    mapping = OpenFileMappingA(FILE_MAP_READ, FALSE, name);
+    if (mapping == NULL)
+        die("OpenFileMapping(FILE_MAP_WRITE)");
+    view = MapViewOfFile(mapping, FILE_MAP_READ, 0, 0, 0);
+"""),
+    "wrong_stride": ("mapping", "char *slot = view + (i % slots) * STRIDE;\n        strcpy(slot, word);",
+                     "char *slot = view + (i % slots) * 32;\n        strcpy(slot, word);"),
+}
+
+
+def one_mistake(student: str) -> tuple:
+    """(the lab's file name, its text with the student's one mistake)."""
+    lab, reference, mistake = ONE_MISTAKE[student]
+    text = (ROOT / "labs" / f"{lab}.c").read_text()
+    assert text.count(reference) == 1, f"{student}: labs/{lab}.c no longer holds:\n{reference}"
+    return f"{lab}.c", text.replace(reference, mistake)
 
 
 def submission(student: str, folder: Path) -> Path:
-    """folder/student: the broken submission as a student hands it in. A mistake.toml is
-    written out as the reference lab with its one edit (which fails loudly once the
-    reference no longer holds what it changes); anything else is copied as it is."""
-    mistake = SUBMISSIONS / student / "mistake.toml"
-    if not mistake.is_file():
+    """folder/student: the broken submission as a student hands it in."""
+    if student not in ONE_MISTAKE:
         shutil.copytree(SUBMISSIONS / student, folder / student)
         return folder / student
-    edit = tomllib.loads(mistake.read_text())
-    reference = (ROOT / "labs" / f"{edit['lab']}.c").read_text()
     (folder / student).mkdir(parents=True)
-    (folder / student / f"{edit['lab']}.c").write_text(
-        mutants.apply_mistake(reference, edit["find"], edit["replace"], str(mistake)))
+    name, text = one_mistake(student)
+    (folder / student / name).write_text(text)
     return folder / student
 
 
@@ -85,7 +166,9 @@ def results(graded, student) -> dict:
 
 
 def test_the_broken_set_is_in_the_repository():
-    assert sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()) == sorted(SCORES)
+    assert sorted(p.name for p in SUBMISSIONS.iterdir() if p.is_dir()) == sorted(set(SCORES) - set(ONE_MISTAKE))
+    for student in ONE_MISTAKE:
+        one_mistake(student)
 
 
 def test_every_broken_submission_gets_its_exact_score(graded):
@@ -126,6 +209,13 @@ def test_each_failure_says_what_happened(graded):
     assert "boundary.c does not compile" in typo["output"] and "granularty" in typo["output"]
     named = case_of(graded, "missing_file", "reserve_commit/usage")
     assert "there is Reserve_Commit.c: the name must be exactly reserve_commit.c" in named["output"]
+    leak = case_of(graded, "forgot_virtualfreeex", "remote/release")
+    assert "VirtualQueryEx(child, base): MEM_COMMIT" in leak["output"]
+    assert "hint: memory VirtualAllocEx gave another process is freed with VirtualFreeEx" in leak["output"]
+    stride = case_of(graded, "wrong_stride", "mapping/share")
+    assert 'reader> slot 1 (offset 64): ""' in stride["output"]
+    access = case_of(graded, "wrong_access", "mapping/share")
+    assert "writer      ended with 0xC0000005 (EXCEPTION_ACCESS_VIOLATION)" in access["output"]
     notes = results(graded, "extra_files")["extra_data"]["notes"]
     assert any("lab.h: not used" in n for n in notes)
     assert any("helper.c, notes.txt" in n for n in notes)

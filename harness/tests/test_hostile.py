@@ -30,11 +30,15 @@ def hostile_case(name):
     return next(c for c in HOSTILE.cases if c.name == name)
 
 
-@pytest.fixture(scope="module")
-def sandboxed(runner):
-    if runner.sandbox is None:
-        pytest.skip("SANDBOX=0: hostile programs are only run in the sandbox")
-    return runner.with_limits(LIMITS)
+@pytest.fixture(scope="module", params=["all namespaces", "no pid namespace"])
+def sandboxed(runner, request):
+    """Every hostile program at each bwrap level: with all namespaces, and without a pid
+    namespace (where a new /proc cannot be mounted: inside another sandbox)."""
+    if runner.sandbox is None or runner.sandbox.kind != "bwrap":
+        pytest.skip("SANDBOX=0 or the user level: these are the bwrap levels' promises")
+    limited = runner.with_limits(LIMITS)
+    limited.sandbox.pid_namespace = request.param == "all namespaces"
+    return limited
 
 
 @pytest.fixture
@@ -182,3 +186,26 @@ def test_runs_at_the_same_time_do_not_see_each_other(hostile):
         outcomes = list(pool.map(lambda _: hostile("scratch"), range(2)))
     for outcome in outcomes:
         assert "list .: 3 entries" in outcome.stdout and "created 3, deleted 3" in outcome.stdout
+
+
+def test_inside_another_sandbox_grading_keeps_bwrap_without_a_pid_namespace(runner, build_dir, tmp_path):
+    """bwrap inside bwrap (or a container that masks /proc) cannot mount a new /proc: the
+    grader there falls back to bwrap without a pid namespace, says so once, and grades."""
+    if runner.sandbox is None or runner.sandbox.kind != "bwrap":
+        pytest.skip("SANDBOX=0 or the user level: the bwrap levels are tested here")
+    import json
+    import os
+    import subprocess
+    import sys
+    out = tmp_path / "grade"
+    env = {k: v for k, v in os.environ.items() if k not in ("SANDBOX", "MAKEFLAGS")}
+    command = ["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--unshare-pid", "--proc", "/proc",
+               "--die-with-parent", "--", sys.executable, "-m", "harness.grade", "--submission",
+               str(ROOT / "labs"), "--lab", "reserve_commit", "--quiet", "--out", str(out),
+               "--build", str(build_dir), "--timeout", "5"]
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "sandbox: bwrap sandbox without a pid namespace" in result.stderr, result.stderr
+    data = json.loads((out / "results.json").read_text())
+    assert data["score"] == data["max_score"] > 0
+    assert "without a pid namespace" in data["extra_data"]["sandbox"]

@@ -30,3 +30,15 @@ def test_extra_and_missing_lines_are_marked():
 def test_a_wrong_capture_says_both_values():
     rows, _ = annotate(EXPECT, ["reserved:   0x10000", "stored at:  0x20000"], {})
     assert rows[-1].mark == "!" and "0x20000 here but 0x10000 before" in rows[-1].why
+
+
+def test_each_word_of_stdin_is_a_capture():
+    from types import SimpleNamespace
+    from ..match import predefined
+    outcome = SimpleNamespace(address=None, kind="exit", code=0)
+    words = predefined(SimpleNamespace(stdin="alpha beta gamma\n"), outcome)
+    assert (words["input"], words["input1"], words["input2"], words["input3"]) == ("alpha", "alpha", "beta", "gamma")
+    assert "input4" not in words
+    block = compile_block("got {word:input2}")
+    assert full_match(block, ["got beta"], words) is not None
+    assert full_match(block, ["got gamma"], words) is None

@@ -68,7 +68,7 @@ def test_every_outcome_has_an_explanation():
     """The labels runs produce, and those grading decides (no run), all explained."""
     labels = {label for label, _ in NAMED.values()} | {
         "exit", "exception", "timeout", "output_cut", "process_limit", "signal",
-        "did_not_compile", "missing", "not_run"}
+        "segmentation_fault", "did_not_compile", "program_too_large", "missing", "not_run"}
     assert labels <= set(EXPLANATIONS)
     assert all(len(text) < 140 and "\n" not in text for text in EXPLANATIONS.values())
 
@@ -83,3 +83,20 @@ def test_a_wrong_outcome_is_explained_in_the_report(strict, program):
     text = report.failure(expecting_exit, outcome, verdict)
     assert "expected exit 0, got stack overflow (0xC00000FD)" in text
     assert "meaning:  the stack ran into its guard page" in text
+
+
+@pytest.mark.parametrize("status, stderr, described", [
+    (139, "fault: SIGSEGV (SEGV_ACCERR) writing 0x7f0000001000\n",
+     "segmentation fault (SIGSEGV) writing 0x00007f0000001000"),
+    (-11, "", "segmentation fault (SIGSEGV)"),
+    (139, "", "segmentation fault (SIGSEGV)"),
+])
+def test_a_linux_programs_sigsegv_is_a_segmentation_fault(status, stderr, described):
+    """posix_vm's handler reports the fault and exits 139 (128 + SIGSEGV, as a shell shows a
+    death by SIGSEGV): a segmentation fault at an address, not 'ended itself with status 139'."""
+    from ..run import Outcome, classify
+    kind, code, access, address, source = classify(status, "", stderr, "linux")
+    outcome = Outcome(kind, code, access, address, "", stderr, 0.1, (), "", "linux", source)
+    assert outcome.label == "segmentation_fault" and outcome.describe() == described
+    assert "SIGSEGV: the program" in outcome.explain()
+    assert str(cases.parse_outcome("segmentation fault writing")) == "segmentation fault writing"
