@@ -314,13 +314,14 @@ def all_mutants(labs_dir: Path, catalogue: Catalogue, only=()) -> list:
     return found
 
 
-def stale_equivalents(mutants, catalogue: Catalogue) -> list:
-    """The catalogue's equivalents that name no mutant: the lab changed under them."""
-    labs = {m.lab for m in mutants}
+def stale_equivalents(mutants, catalogue: Catalogue, every_lab: bool = True) -> list:
+    """The catalogue's equivalents that name no mutant: the lab changed under them (those
+    for every lab, "*", only when every lab's mutants are there)."""
+    labs = {m.lab for m in mutants} | ({"*"} if every_lab else set())
 
     def names(key, m):
         return all(k in ("*", v) for k, v in zip(key, (m.lab, m.mutation, m.code, m.occurrence)))
-    return [key for key in catalogue.equivalent if key[0] in labs | {"*"}
+    return [key for key in catalogue.equivalent if key[0] in labs
             and not any(names(key, m) for m in mutants)]
 
 
@@ -493,7 +494,7 @@ def main(argv) -> int:
         print(f"mutants: {e}", file=sys.stderr)
         return 2
     mutants = all_mutants(root / "labs", catalogue, tuple(options.lab or ()))
-    stale = stale_equivalents(mutants, catalogue)
+    stale = stale_equivalents(mutants, catalogue, not options.lab)
     for key in stale:
         print(f"mutants: the catalogue lists {key} as equivalent, but no such mutant exists "
               f"(did the lab change?)", file=sys.stderr)

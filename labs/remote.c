@@ -203,13 +203,14 @@ static char *remote_page(struct child *c, const char *word)
     char *base = NULL;
     SIZE_T written = 0;
 
-    /* BEGIN SOLUTION: reserve one page in the child (VirtualAllocEx, MEM_RESERVE,
-     * PAGE_READWRITE) into base, then commit it at the same address (MEM_COMMIT);
-     * die() if either fails */
-    base = VirtualAllocEx(child, NULL, page, MEM_RESERVE, PAGE_READWRITE);
+    /* BEGIN SOLUTION: reserve one page at the top of the child's address space (above
+     * 4 GiB, where 64-bit Windows would put it: VirtualAllocEx) into base, then commit it
+     * at the same address; die() if either fails */
+    base = VirtualAllocEx(child, NULL, page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (base == NULL)
-        die("VirtualAllocEx(MEM_RESERVE)");
-    printf("reserved:   " ADDR_FMT " in the child (VirtualAllocEx MEM_RESERVE, PAGE_READWRITE)\n", ADDR(base));
+        die("VirtualAllocEx(MEM_RESERVE | MEM_TOP_DOWN)");
+    printf("reserved:   " ADDR_FMT " in the child (VirtualAllocEx MEM_RESERVE | MEM_TOP_DOWN, "
+           "PAGE_READWRITE)\n", ADDR(base));
     if (VirtualAllocEx(child, base, page, MEM_COMMIT, PAGE_READWRITE) != base)
         die("VirtualAllocEx(MEM_COMMIT)");
     /* END SOLUTION, starter: (void)child; */
@@ -295,14 +296,15 @@ static void partial_step(void)
     SIZE_T got = 0;
     struct child c = start_child();
     HANDLE child = c.pi.hProcess;
-    char *base = VirtualAllocEx(child, NULL, 2 * page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    char *base = VirtualAllocEx(child, NULL, 2 * page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
+                                PAGE_READWRITE);
     char *buffer = malloc(2 * page);
     if (base == NULL)
-        die("VirtualAllocEx(MEM_RESERVE | MEM_COMMIT)");
+        die("VirtualAllocEx(MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN)");
     if (buffer == NULL)
         die("malloc");
-    printf("allocated:  " ADDR_FMT " in the child, 2 pages (VirtualAllocEx MEM_RESERVE | MEM_COMMIT)\n",
-           ADDR(base));
+    printf("allocated:  " ADDR_FMT " in the child, 2 pages (VirtualAllocEx MEM_RESERVE | MEM_COMMIT"
+           " | MEM_TOP_DOWN)\n", ADDR(base));
     if (!WriteProcessMemory(child, base, word, strlen(word) + 1, NULL))
         die("WriteProcessMemory");
     if (!VirtualProtectEx(child, base + page, page, PAGE_NOACCESS, &old))

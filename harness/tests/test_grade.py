@@ -39,8 +39,8 @@ SCORES = {
     "readonly_recommit": {"decommit_recommit": 2},  # recommitted PAGE_READONLY: VirtualQuery says so
     "top_down_forgotten": {"layout": 14},       # the reservation lands low: not the table's end
     "forgot_virtualfreeex": {"remote": 15},     # the child's page stays committed: release fails
-    "wrong_access": {"mapping": 10},            # the writer maps FILE_MAP_READ: it faults writing
-    "wrong_stride": {"mapping": 10},            # the writer's slots 32 bytes apart, the reader's 64
+    "wrong_access": {"mapping": 8},             # the writer maps FILE_MAP_READ: it faults writing
+    "wrong_stride": {"mapping": 8},             # the writer's slots 32 bytes apart, the reader's 64
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
 # The reference with one mistake, written as that edit of labs/LAB.c (student: lab, the
