@@ -153,7 +153,7 @@ grade-all: prefix
 
 # The grader tests its own cases: every mistake of expected/mutants/catalogue.toml, applied
 # alone wherever it fits in the labs, graded as a submission, JOBS at a time; caught = loses
-# points. Writes $(BUILD)/mutants/report.md (about 2.5 minutes on 2 cores; LAB=name: one lab).
+# points. Writes $(BUILD)/mutants/report.md (about 3 minutes on 2 cores; LAB=name: one lab).
 mutants: prefix all
 	$(Q)$(PYTHON) -m harness.mutants --jobs $(JOBS) $(if $(LAB),--lab $(LAB))
 
