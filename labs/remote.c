@@ -214,7 +214,7 @@ static char *remote_page(struct child *c, const char *word)
     if (VirtualAllocEx(child, base, page, MEM_COMMIT, PAGE_READWRITE) != base)
         die("VirtualAllocEx(MEM_COMMIT)");
     /* END SOLUTION, starter: (void)child; */
-    printf("committed:  " ADDR_FMT " in the child (VirtualAllocEx MEM_COMMIT, PAGE_READWRITE)\n", ADDR(base));
+    query_ex("committed:  VirtualQueryEx(child, base): ", child, base);
 
     /* BEGIN SOLUTION: copy the word and its terminating NUL into the child's page
      * (WriteProcessMemory), the count of bytes copied into written; die() if it fails */
@@ -255,12 +255,11 @@ static void write_step(void)
            type_name(own.Type), strcmp(here, word) == 0 ? "the same word, by chance"
                                                         : "the word is not here");
 
-    /* BEGIN SOLUTION: release the child's page: VirtualFreeEx with the base and size 0,
-     * MEM_RELEASE; die() if it fails */
+    /* BEGIN SOLUTION: release the child's page, named the way MEM_RELEASE wants it
+     * (VirtualFreeEx); die() if that fails */
     if (!VirtualFreeEx(c.pi.hProcess, base, 0, MEM_RELEASE))
         die("VirtualFreeEx(MEM_RELEASE)");
     /* END SOLUTION */
-    printf("released:   VirtualFreeEx(child, base, 0, MEM_RELEASE)\n");
     query_ex("parent:     VirtualQueryEx(child, base): ", c.pi.hProcess, base);
     end_child(&c);
 }
@@ -272,13 +271,12 @@ static void protect_step(void)
     struct child c = start_child();
     char *base = remote_page(&c, word);
 
-    /* BEGIN SOLUTION: make the child's page read-only: VirtualProtectEx(child, base, page,
-     * PAGE_READONLY, &old); die() if it fails */
+    /* BEGIN SOLUTION: make the child's page read-only (VirtualProtectEx), its old
+     * protection into old; die() if that fails */
     if (!VirtualProtectEx(c.pi.hProcess, base, page, PAGE_READONLY, &old))
         die("VirtualProtectEx");
     /* END SOLUTION */
-    printf("protected:  VirtualProtectEx(child, base, page, PAGE_READONLY): old protection %s\n",
-           prot_name(old));
+    printf("protected:  the old protection was %s\n", prot_name(old));
     query_ex("parent:     VirtualQueryEx(child, base): ", c.pi.hProcess, base);
     ask(&c, "show", base);
     if (ask(&c, "write", base))
