@@ -341,7 +341,8 @@ static void partial_step(void)
 static void try_alloc(const char *label, HANDLE process)
 {
     SetLastError(0xdeadbeef);
-    void *got = VirtualAllocEx(process, NULL, page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    void *got = VirtualAllocEx(process, NULL, page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
+                               PAGE_READWRITE);
     DWORD error = GetLastError();
     if (got == NULL) {
         printf("%sNULL, %s\n", label, error_name(error));
