@@ -78,7 +78,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
-.PHONY: all run check check-distro bench grade grade-all similarity starter gradescope deps clean help prefix handouts quiz quiz-set
+.PHONY: all run check check-distro bench grade grade-all similarity starter gradescope mutants deps clean help prefix handouts quiz quiz-set
 all: $(EXES)
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
@@ -107,7 +107,7 @@ $(PREFIX): | $(BUILD)/.dir
 	$(Q)$(PYTHON) -m harness.run --prepare
 
 # run and check install what is missing first; the builds wait for that.
-ifneq ($(filter run run-% check bench grade grade-all prefix quiz quiz-set,$(MAKECMDGOALS)),)
+ifneq ($(filter run run-% check bench grade grade-all mutants prefix quiz quiz-set,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
@@ -192,6 +192,12 @@ similarity: $(if $(SUBMISSIONS),$(DOLOS))
 	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.similarity "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)),\
 	    echo "make similarity needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
 
+# The grader tests its own cases: every mistake of expected/mutants/catalogue.toml, applied
+# alone wherever it fits in the labs, graded as a submission, JOBS at a time; caught = loses
+# points. Writes $(BUILD)/mutants/report.md (about 3 minutes on 2 cores; LAB=name: one lab).
+mutants: prefix all
+	$(Q)$(PYTHON) -m harness.mutants --jobs $(JOBS) $(if $(LAB),--lab $(LAB))
+
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
 # the harness, a student Makefile, README and GitHub Classroom workflow.
 starter:
@@ -235,6 +241,8 @@ help:
 	@echo "                      -> $(BUILD)/similarity/similarity.html (Dolos, installed once with npm)"
 	@echo "  make starter        the students' copy, TODOs for solutions -> $(BUILD)/starter/"
 	@echo "  make quiz-set N=10 SEED=s       N quizzes + answers, English and Italian -> $(BUILD)/quiz-set/"
+	@echo "  make mutants        grade every catalogue mistake in the labs: does a case catch it?"
+	@echo "                      -> $(BUILD)/mutants/report.md (LAB=name: one lab's)"
 	@echo "  make gradescope     the autograder -> $(BUILD)/gradescope/autograder.zip"
 	@echo "                      grading takes LAB=name SEED=n TIMEOUT=s EXPECTED_HIDDEN=dir"
 	@echo ""

@@ -76,13 +76,15 @@ def strip(text: str, where: str = "lab") -> tuple:
             i += 1
         if i == len(lines):
             raise StarterError(f"{where}:{start + 1}: BEGIN SOLUTION without an END SOLUTION")
+        code = END.match(lines[i]).group("code")
+        if code:        # the starter's line only keeps it compiling: nothing to build on
+            hint += "; then replace the next line"
         todos.append((len(out) + 1, hint))
         wrapped = textwrap.wrap(f"TODO: {hint}", 92 - len(indent) - 3)
         out.append(f"{indent}/* {wrapped[0]}" + (" */" if len(wrapped) == 1 else ""))
         out += [f"{indent} * {line}" for line in wrapped[1:]]
         if len(wrapped) > 1:
             out[-1] += " */"
-        code = END.match(lines[i]).group("code")
         if code:
             out.append(f"{indent}{code}")
         i += 1

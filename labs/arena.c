@@ -110,8 +110,8 @@ static int commit_up_to(struct arena *a, char *end)
     if (want > a->base + a->reserved)
         return 0;
     if (want > a->committed) {
-        /* BEGIN SOLUTION: commit the pages from a->committed up to want (VirtualAlloc,
-         * MEM_COMMIT, PAGE_READWRITE; die() if it fails) */
+        /* BEGIN SOLUTION: commit the pages from a->committed up to want, readable and
+         * writable (VirtualAlloc); die() if that fails */
         if (VirtualAlloc(a->committed, want - a->committed, MEM_COMMIT, PAGE_READWRITE) == NULL)
             die("VirtualAlloc(MEM_COMMIT)");
         /* END SOLUTION */
@@ -126,7 +126,7 @@ static void decommit_free_tail(struct arena *a)
     if ((a->tail = pages_above_top(a)) < TRIM_PAGES)
         return;
     /* BEGIN SOLUTION: give back the storage of the pages from keep up to a->committed,
-     * keeping them reserved (VirtualFree, MEM_DECOMMIT; die() if it fails) */
+     * keeping their addresses reserved (VirtualFree); die() if that fails */
     if (!VirtualFree(keep, a->committed - keep, MEM_DECOMMIT))
         die("VirtualFree(MEM_DECOMMIT)");
     /* END SOLUTION */
@@ -141,9 +141,10 @@ static size_t default_size(void)
 static struct arena *arena_create(size_t reserved)
 {
     const SYSTEM_INFO *sys = lab_system();
-    char *base = VirtualAlloc(NULL, reserved, MEM_RESERVE, PAGE_READWRITE);
+    /* MEM_TOP_DOWN: above 4 GiB, as on 64-bit Windows, so a pointer cut to 32 bits shows. */
+    char *base = VirtualAlloc(NULL, reserved, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (base == NULL)
-        die("VirtualAlloc(MEM_RESERVE)");
+        die("VirtualAlloc(MEM_RESERVE | MEM_TOP_DOWN)");
     if (VirtualAlloc(base, sys->dwPageSize, MEM_COMMIT, PAGE_READWRITE) != base)
         die("VirtualAlloc(MEM_COMMIT)");
     struct arena *a = (struct arena *)base;

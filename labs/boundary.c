@@ -147,8 +147,8 @@ int main(int argc, char **argv)
             return 2;
         }
         SetLastError(0xdeadbeef);
-        /* BEGIN SOLUTION: try to reserve one page at addr (VirtualAlloc, MEM_RESERVE,
-         * PAGE_READWRITE) into got: NULL means the address belongs to something already */
+        /* BEGIN SOLUTION: try to reserve (only reserve) one page at addr with VirtualAlloc,
+         * into got: NULL means the address belongs to something already */
         got = VirtualAlloc((void *)addr, page, MEM_RESERVE, PAGE_READWRITE);
         /* END SOLUTION */
         if (got == NULL) {
@@ -176,6 +176,10 @@ int main(int argc, char **argv)
     printf("predicted boundary:     " ADDR_FMT " (image end rounded up to %lu)\n",
            ADDR(predicted), sys->dwAllocationGranularity);
     printf("boundary == predicted:  %s\n", (uintptr_t)got == predicted ? "yes" : "no");
+    /* A reservation's base is a multiple of the granularity: rounding it up changes nothing. */
+    uintptr_t again = round_up((uintptr_t)got, granularity);
+    printf("boundary rounded up:    " ADDR_FMT " (%s)\n", ADDR(again),
+           again == (uintptr_t)got ? "unchanged: already a multiple" : "CHANGED: it was a multiple");
 
     /* Why each failed address failed, by VirtualQuery. */
     unsigned long in_image = 0, rounded_in = 0, other = 0;

@@ -34,9 +34,10 @@ int main(int argc, char **argv)
 
     size_t page = lab_system()->dwPageSize;
     printf("page size:          %zu bytes\n", page);
-    char *p = VirtualAlloc(NULL, page, MEM_RESERVE, PAGE_READWRITE);
+    /* MEM_TOP_DOWN: above 4 GiB, as on 64-bit Windows, so a pointer cut to 32 bits shows. */
+    char *p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (p == NULL)
-        die("VirtualAlloc(MEM_RESERVE)");
+        die("VirtualAlloc(MEM_RESERVE | MEM_TOP_DOWN)");
     if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
         die("VirtualAlloc(MEM_COMMIT)");
     printf("committed:          " ADDR_FMT "\n", ADDR(p));
@@ -45,12 +46,11 @@ int main(int argc, char **argv)
     printf("stored:             \"%.64s\" (%zu non-zero bytes)\n", p, count_nonzero(p, page));
     page_strip("pages:              ", p, 1);
 
-    /* BEGIN SOLUTION: give the page's storage back but keep the address reserved:
-     * VirtualFree with the page's size and MEM_DECOMMIT; die() if it fails */
+    /* BEGIN SOLUTION: give the page's storage back but keep its address reserved
+     * (VirtualFree); die() if that fails */
     if (!VirtualFree(p, page, MEM_DECOMMIT))
         die("VirtualFree(MEM_DECOMMIT)");
     /* END SOLUTION */
-    printf("decommitted:        VirtualFree(MEM_DECOMMIT) succeeded\n");
     print_query("page state:         ", p);
     page_strip("pages:              ", p, 1);
 
@@ -63,12 +63,11 @@ int main(int argc, char **argv)
                    exception_name(f.code), f.code, f.access, (unsigned long long)f.address);
     }
 
-    /* BEGIN SOLUTION: commit the same page again (VirtualAlloc, MEM_COMMIT,
-     * PAGE_READWRITE); die() if it fails */
+    /* BEGIN SOLUTION: commit the same page again, readable and writable (VirtualAlloc);
+     * die() if that fails */
     if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
         die("VirtualAlloc(MEM_COMMIT) again");
     /* END SOLUTION */
-    printf("recommitted:        " ADDR_FMT " (VirtualAlloc MEM_COMMIT)\n", ADDR(p));
     print_query("page state:         ", p);
     page_strip("pages:              ", p, 1);
     size_t nonzero = count_nonzero(p, page);

@@ -52,13 +52,15 @@ static char *base;     /* the region of the current experiment */
 /* A fresh region of PAGES pages; cells says which to commit, e.g. "CRCR". */
 static void region(const char *cells)
 {
-    base = VirtualAlloc(NULL, PAGES * page, MEM_RESERVE, PAGE_READWRITE);
+    /* MEM_TOP_DOWN: above 4 GiB, as on 64-bit Windows, so a pointer cut to 32 bits shows. */
+    base = VirtualAlloc(NULL, PAGES * page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (base == NULL)
-        die("VirtualAlloc(MEM_RESERVE)");
+        die("VirtualAlloc(MEM_RESERVE | MEM_TOP_DOWN)");
     for (int i = 0; i < PAGES; i++)
         if (cells[i] == 'C' && VirtualAlloc(base + i * page, page, MEM_COMMIT, PAGE_READWRITE) == NULL)
             die("VirtualAlloc(MEM_COMMIT)");
-    printf("base:      " ADDR_FMT " (%d pages, VirtualAlloc MEM_RESERVE)\n", ADDR(base), PAGES);
+    printf("base:      " ADDR_FMT " (%d pages, VirtualAlloc MEM_RESERVE | MEM_TOP_DOWN)\n",
+           ADDR(base), PAGES);
     page_strip("pages:     ", base, PAGES);
 }
 
@@ -68,7 +70,10 @@ static BOOL try_free(const char *call, void *addr, SIZE_T size, DWORD type)
 {
     printf("call:      %s\n", call);
     SetLastError(0xdeadbeef);
-    BOOL ok = VirtualFree(addr, size, type);
+    BOOL ok = FALSE;
+    /* BEGIN SOLUTION: the call itself (VirtualFree) into ok */
+    ok = VirtualFree(addr, size, type);
+    /* END SOLUTION, starter: (void)addr; (void)size; (void)type; */
     DWORD error = GetLastError();
     if (ok)
         printf("result:    TRUE\n");
@@ -83,7 +88,10 @@ static void *try_commit(const char *call, void *addr, SIZE_T size)
 {
     printf("call:      %s\n", call);
     SetLastError(0xdeadbeef);
-    void *got = VirtualAlloc(addr, size, MEM_COMMIT, PAGE_READWRITE);
+    void *got = NULL;
+    /* BEGIN SOLUTION: the call itself (VirtualAlloc) into got: commit, readable and writable */
+    got = VirtualAlloc(addr, size, MEM_COMMIT, PAGE_READWRITE);
+    /* END SOLUTION, starter: (void)addr; (void)size; */
     DWORD error = GetLastError();
     if (got != NULL)
         printf("result:    " ADDR_FMT "%s\n", ADDR(got), got == base ? " (base)" : "");
@@ -194,6 +202,7 @@ static void recommit(void)
     if (VCOMMIT(base, page) == NULL)
         die("VirtualAlloc(MEM_COMMIT) of a committed page");
     printf("content:   \"%.32s\"\n", base);
+    print_query("state:     ", base);
     printf("behaviour: %s\n", strcmp(base, word) == 0
                ? "kept: committing a committed page leaves it as it was"
                : "zeroed: the page was replaced by a fresh one");

@@ -219,7 +219,10 @@ static uintptr_t walk(int full, struct found *f, struct total total[TYPES], unsi
             print_region(&m, f);
         if ((uintptr_t)m.BaseAddress + m.RegionSize <= addr)
             break; /* wrapped around: never on Windows */
+        /* BEGIN SOLUTION: go on from the first address past the region just described
+         * (m, as VirtualQuery filled it in) */
         addr = (uintptr_t)m.BaseAddress + m.RegionSize;
+        /* END SOLUTION, starter: break; */
     }
     if (full && gap.RegionSize != 0)
         print_region(&gap, f);
@@ -290,9 +293,9 @@ int main(int argc, char **argv)
     /* BEGIN SOLUTION: reserve size bytes at the highest free address there is: one
      * VirtualAlloc flag besides MEM_RESERVE asks for it */
     char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_TOP_DOWN, PAGE_NOACCESS);
-    /* END SOLUTION, starter: char *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS); */
+    /* END SOLUTION, starter: char *p = NULL; */
     if (p == NULL)
-        die("VirtualAlloc(MEM_RESERVE | MEM_TOP_DOWN)");
+        die("VirtualAlloc(MEM_RESERVE), the highest reservation");
     if (!VirtualFree(p, 0, MEM_RELEASE))
         die("VirtualFree(MEM_RELEASE)");
     unsigned long long reach = ADDR(p) + size;

@@ -199,12 +199,20 @@ static size_t content(const char *label, const char *p, size_t size)
 
 static char *map(size_t pages, int prot)
 {
+    /* BEGIN SOLUTION: map pages pages of private, anonymous memory with protection prot,
+     * where the kernel chooses (mmap) */
     char *p = mmap(NULL, pages * page, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* END SOLUTION, starter: char *p = MAP_FAILED; (void)pages; (void)prot; */
     check(p == MAP_FAILED, prot == PROT_NONE ? "mmap(PROT_NONE)" : "mmap(PROT_READ | PROT_WRITE)");
     return p;
 }
 
-static uintptr_t round_up(uintptr_t x) { return (x + page - 1) / page * page; }
+static uintptr_t round_up(uintptr_t x)
+{
+    /* BEGIN SOLUTION: x rounded up to a multiple of page (any page size: no bit tricks) */
+    return (x + page - 1) / page * page;
+    /* END SOLUTION, starter: return x; */
+}
 
 static int aslr_level(void)
 {
@@ -244,6 +252,9 @@ static void show_break(void)
     printf("address returned:    " ADDR_FMT "\n", ADDR(got));
     printf("end, page-aligned:   " ADDR_FMT "\n", ADDR(end_up));
     printf("boundary == end:     %s\n", (uintptr_t)got == end_up ? "yes" : "no");
+    uintptr_t again = round_up((uintptr_t)got);     /* a mapping starts at a page: unchanged */
+    printf("boundary rounded up: " ADDR_FMT " (%s)\n", ADDR(again),
+           again == (uintptr_t)got ? "unchanged: already a multiple" : "CHANGED: it was a multiple");
     check(munmap(got, page) != 0, "munmap");
 
     int aslr = aslr_level(), fixed = (personality(0xffffffff) & ADDR_NO_RANDOMIZE) != 0;
@@ -289,11 +300,10 @@ static void show_commit(void)
     printf("experiment:          commit (mprotect PROT_READ | PROT_WRITE)\n");
     char *p = map(1, PROT_NONE);
     printf("reserved:            " ADDR_FMT " (mmap PROT_NONE)\n", ADDR(p));
-    /* BEGIN SOLUTION: "commit" the page: let it be read and written (mprotect to RW;
-     * check() the result) */
+    /* BEGIN SOLUTION: "commit" the page: let it be read and written (mprotect; check()
+     * the result) */
     check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
     /* END SOLUTION */
-    printf("committed:           mprotect(PROT_READ | PROT_WRITE) succeeded\n");
     query(p, 1);
     content("content:            ", p, page);
     memset(p, 0xa5, page);
@@ -310,23 +320,26 @@ static void show_dontneed(void)
     memset(p, 0xa5, page);
     content("written:            ", p, page);
     query(p, 1);
-    /* BEGIN SOLUTION: tell the kernel the page's content is not needed: madvise with
-     * MADV_DONTNEED (check() the result) */
+    /* BEGIN SOLUTION: tell the kernel the page's content is not needed, to be dropped
+     * now (madvise; check() the result) */
     check(madvise(p, page, MADV_DONTNEED) != 0, "madvise(MADV_DONTNEED)");
     /* END SOLUTION */
-    printf("MADV_DONTNEED:       succeeded\n");
     query(p, 1);
     content("content:            ", p, page);
 
     memset(p, 0xa5, page);
     content("written:            ", p, page);
+    /* BEGIN SOLUTION: decommit it, as MEM_DECOMMIT would: the content dropped as above,
+     * then no access left at all (mprotect); check() both */
     check(madvise(p, page, MADV_DONTNEED) != 0, "madvise(MADV_DONTNEED)");
     check(mprotect(p, page, PROT_NONE) != 0, "mprotect(PROT_NONE)");
-    printf("decommitted:         madvise(MADV_DONTNEED) + mprotect(PROT_NONE) succeeded\n");
+    /* END SOLUTION */
     query(p, 1);
     probe("read:               ", p, 0);
+    /* BEGIN SOLUTION: recommit it, as in the commit experiment (check() the result) */
     check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
-    printf("recommitted:         mprotect(PROT_READ | PROT_WRITE) succeeded\n");
+    /* END SOLUTION */
+    query(p, 1);
     content("content:            ", p, page);
     check(munmap(p, page) != 0, "munmap");
 }
@@ -351,8 +364,10 @@ static void free_pages(int late)
     printf("committed:           " ADDR_FMT " (mmap 2 pages, PROT_READ | PROT_WRITE)\n", ADDR(p));
     memset(p, 0xa5, 2 * page);
     content("written:            ", p, 2 * page);
+    /* BEGIN SOLUTION: let the kernel free both pages' content, but only until they are
+     * written again (madvise; check() the result) */
     check(madvise(p, 2 * page, MADV_FREE) != 0, "madvise(MADV_FREE)");
-    printf("MADV_FREE:           succeeded, both pages\n");
+    /* END SOLUTION */
     query(p, 2);
     content("page 0 content:     ", p, page);
     printf("note: after MADV_FREE the kernel may free the pages at any time until they are "

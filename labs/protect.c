@@ -49,9 +49,10 @@ static const char *which;   /* the experiment asked for, or "all" */
 
 static char *commit(size_t size)
 {
-    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    /* MEM_TOP_DOWN: above 4 GiB, as on 64-bit Windows, so a pointer cut to 32 bits shows. */
+    char *p = VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE);
     if (p == NULL)
-        die("VirtualAlloc(MEM_RESERVE | MEM_COMMIT)");
+        die("VirtualAlloc(MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN)");
     printf("committed:  " ADDR_FMT ", %zu bytes, PAGE_READWRITE\n", ADDR(p), size);
     return p;
 }
@@ -76,14 +77,13 @@ static DWORD old;   /* what the last VirtualProtect returned in lpflOldProtect *
 static DWORD protect(void *p, size_t size, DWORD prot, int must_work)
 {
     char asked[128];
-    DWORD error = ERROR_SUCCESS;
+    DWORD error = 0xdeadbeef;     /* what is printed when no call sets it */
     snprintf(asked, sizeof asked, "%s", prot_name(prot));
     old = 0;
     SetLastError(0xdeadbeef);
-    /* BEGIN SOLUTION: change the protection of [p, p + size) to prot with VirtualProtect,
-     * the old protection into old; when it fails, keep GetLastError() in error */
-    if (!VirtualProtect(p, size, prot, &old))
-        error = GetLastError();
+    /* BEGIN SOLUTION: change the protection of the range (VirtualProtect), the old one
+     * into old; error: ERROR_SUCCESS when it worked, else what GetLastError() says */
+    error = VirtualProtect(p, size, prot, &old) ? ERROR_SUCCESS : GetLastError();
     /* END SOLUTION */
     printf("VirtualProtect(" ADDR_FMT ", %zu, %s): ", ADDR(p), size, asked);
     if (error == ERROR_SUCCESS)
@@ -159,7 +159,7 @@ static void straddle(void)
     DWORD before0 = query(p).Protect, before1 = query(p + page).Protect;
     /* BEGIN SOLUTION: make 2 bytes PAGE_READONLY with protect(): the last byte of page 0
      * and the first byte of page 1 */
-    protect(p + page - 1, 2, PAGE_READONLY, 1);     /* the last byte of page 0, the first of page 1 */
+    protect(p + page - 1, 2, PAGE_READONLY, 1);
     /* END SOLUTION */
     print_query("page 0:     ", p);
     print_query("page 1:     ", p + page);
@@ -170,7 +170,7 @@ static void straddle(void)
 
 static void uncommitted(void)
 {
-    char *p = VirtualAlloc(NULL, 2 * page, MEM_RESERVE, PAGE_READWRITE);
+    char *p = VirtualAlloc(NULL, 2 * page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (p == NULL || VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
         die("VirtualAlloc");
     printf("reserved:   " ADDR_FMT ", %zu bytes, the first page committed\n", ADDR(p), 2 * page);
@@ -185,7 +185,7 @@ static void uncommitted(void)
 static void regions(void)
 {
     size_t granularity = lab_system()->dwAllocationGranularity;
-    char *a = VirtualAlloc(NULL, 2 * granularity, MEM_RESERVE, PAGE_READWRITE), *b;
+    char *a = VirtualAlloc(NULL, 2 * granularity, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE), *b;
     if (a == NULL || !VirtualFree(a, 0, MEM_RELEASE))
         die("VirtualAlloc(MEM_RESERVE)");
     b = a + granularity;    /* two calls, back to back in the hole just found */
@@ -245,7 +245,7 @@ static void nocache(void)
     release(p);
 
     /* Allocated with the modifier, the page keeps it through VirtualProtect. */
-    p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE | PAGE_NOCACHE);
+    p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE | PAGE_NOCACHE);
     if (p == NULL)
         die("VirtualAlloc(PAGE_READWRITE | PAGE_NOCACHE)");
     printf("committed:  " ADDR_FMT ", %zu bytes, PAGE_READWRITE | PAGE_NOCACHE\n", ADDR(p), page);

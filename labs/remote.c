@@ -203,17 +203,18 @@ static char *remote_page(struct child *c, const char *word)
     char *base = NULL;
     SIZE_T written = 0;
 
-    /* BEGIN SOLUTION: reserve one page in the child (VirtualAllocEx, MEM_RESERVE,
-     * PAGE_READWRITE) into base, then commit it at the same address (MEM_COMMIT);
-     * die() if either fails */
-    base = VirtualAllocEx(child, NULL, page, MEM_RESERVE, PAGE_READWRITE);
+    /* BEGIN SOLUTION: reserve one page at the top of the child's address space (above
+     * 4 GiB, where 64-bit Windows would put it: VirtualAllocEx) into base, then commit it
+     * at the same address; die() if either fails */
+    base = VirtualAllocEx(child, NULL, page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (base == NULL)
-        die("VirtualAllocEx(MEM_RESERVE)");
-    printf("reserved:   " ADDR_FMT " in the child (VirtualAllocEx MEM_RESERVE, PAGE_READWRITE)\n", ADDR(base));
+        die("VirtualAllocEx(MEM_RESERVE | MEM_TOP_DOWN)");
+    printf("reserved:   " ADDR_FMT " in the child (VirtualAllocEx MEM_RESERVE | MEM_TOP_DOWN, "
+           "PAGE_READWRITE)\n", ADDR(base));
     if (VirtualAllocEx(child, base, page, MEM_COMMIT, PAGE_READWRITE) != base)
         die("VirtualAllocEx(MEM_COMMIT)");
     /* END SOLUTION, starter: (void)child; */
-    printf("committed:  " ADDR_FMT " in the child (VirtualAllocEx MEM_COMMIT, PAGE_READWRITE)\n", ADDR(base));
+    query_ex("committed:  VirtualQueryEx(child, base): ", child, base);
 
     /* BEGIN SOLUTION: copy the word and its terminating NUL into the child's page
      * (WriteProcessMemory), the count of bytes copied into written; die() if it fails */
@@ -254,12 +255,11 @@ static void write_step(void)
            type_name(own.Type), strcmp(here, word) == 0 ? "the same word, by chance"
                                                         : "the word is not here");
 
-    /* BEGIN SOLUTION: release the child's page: VirtualFreeEx with the base and size 0,
-     * MEM_RELEASE; die() if it fails */
+    /* BEGIN SOLUTION: release the child's page, named the way MEM_RELEASE wants it
+     * (VirtualFreeEx); die() if that fails */
     if (!VirtualFreeEx(c.pi.hProcess, base, 0, MEM_RELEASE))
         die("VirtualFreeEx(MEM_RELEASE)");
     /* END SOLUTION */
-    printf("released:   VirtualFreeEx(child, base, 0, MEM_RELEASE)\n");
     query_ex("parent:     VirtualQueryEx(child, base): ", c.pi.hProcess, base);
     end_child(&c);
 }
@@ -271,13 +271,12 @@ static void protect_step(void)
     struct child c = start_child();
     char *base = remote_page(&c, word);
 
-    /* BEGIN SOLUTION: make the child's page read-only: VirtualProtectEx(child, base, page,
-     * PAGE_READONLY, &old); die() if it fails */
+    /* BEGIN SOLUTION: make the child's page read-only (VirtualProtectEx), its old
+     * protection into old; die() if that fails */
     if (!VirtualProtectEx(c.pi.hProcess, base, page, PAGE_READONLY, &old))
         die("VirtualProtectEx");
     /* END SOLUTION */
-    printf("protected:  VirtualProtectEx(child, base, page, PAGE_READONLY): old protection %s\n",
-           prot_name(old));
+    printf("protected:  the old protection was %s\n", prot_name(old));
     query_ex("parent:     VirtualQueryEx(child, base): ", c.pi.hProcess, base);
     ask(&c, "show", base);
     if (ask(&c, "write", base))
@@ -295,14 +294,15 @@ static void partial_step(void)
     SIZE_T got = 0;
     struct child c = start_child();
     HANDLE child = c.pi.hProcess;
-    char *base = VirtualAllocEx(child, NULL, 2 * page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    char *base = VirtualAllocEx(child, NULL, 2 * page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
+                                PAGE_READWRITE);
     char *buffer = malloc(2 * page);
     if (base == NULL)
-        die("VirtualAllocEx(MEM_RESERVE | MEM_COMMIT)");
+        die("VirtualAllocEx(MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN)");
     if (buffer == NULL)
         die("malloc");
-    printf("allocated:  " ADDR_FMT " in the child, 2 pages (VirtualAllocEx MEM_RESERVE | MEM_COMMIT)\n",
-           ADDR(base));
+    printf("allocated:  " ADDR_FMT " in the child, 2 pages (VirtualAllocEx MEM_RESERVE | MEM_COMMIT"
+           " | MEM_TOP_DOWN)\n", ADDR(base));
     if (!WriteProcessMemory(child, base, word, strlen(word) + 1, NULL))
         die("WriteProcessMemory");
     if (!VirtualProtectEx(child, base + page, page, PAGE_NOACCESS, &old))
@@ -341,7 +341,8 @@ static void partial_step(void)
 static void try_alloc(const char *label, HANDLE process)
 {
     SetLastError(0xdeadbeef);
-    void *got = VirtualAllocEx(process, NULL, page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    void *got = VirtualAllocEx(process, NULL, page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
+                               PAGE_READWRITE);
     DWORD error = GetLastError();
     if (got == NULL) {
         printf("%sNULL, %s\n", label, error_name(error));

@@ -31,18 +31,20 @@ int main(int argc, char **argv)
     size_t page = sys->dwPageSize;
     printf("page size:  %zu bytes\n", page);
 
-    char *p = VirtualAlloc(NULL, page, MEM_RESERVE, PAGE_READWRITE);
+    /* MEM_TOP_DOWN: the highest free address, above 4 GiB as on 64-bit Windows (Wine 8
+     * would otherwise give a low one), so that a pointer cut to 32 bits shows. */
+    char *p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (p == NULL)
-        die("VirtualAlloc(MEM_RESERVE)");
-    printf("reserved:   " ADDR_FMT " (VirtualAlloc MEM_RESERVE, PAGE_READWRITE)\n", ADDR(p));
+        die("VirtualAlloc(MEM_RESERVE | MEM_TOP_DOWN)");
+    printf("reserved:   " ADDR_FMT " (VirtualAlloc MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE)\n",
+           ADDR(p));
 
     if (commit) {
-        /* BEGIN SOLUTION: commit the reserved page, so that it gets storage: VirtualAlloc
-         * on the same address and size, MEM_COMMIT, PAGE_READWRITE; die() if it fails */
+        /* BEGIN SOLUTION: commit the reserved page so that it gets storage it can be
+         * written through (VirtualAlloc); die() if that fails */
         if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
             die("VirtualAlloc(MEM_COMMIT)");
         /* END SOLUTION */
-        printf("committed:  " ADDR_FMT " (VirtualAlloc MEM_COMMIT, PAGE_READWRITE)\n", ADDR(p));
     }
     print_query("state:      ", p);
     page_strip("page:       ", p, 1);

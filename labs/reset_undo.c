@@ -43,9 +43,10 @@ int main(int argc, char **argv)
     size_t page = lab_system()->dwPageSize;
     printf("platform:           %s\n", lab_platform());
     printf("page size:          %zu bytes\n", page);
-    char *p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    /* MEM_TOP_DOWN: above 4 GiB, as on 64-bit Windows, so a pointer cut to 32 bits shows. */
+    char *p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN, PAGE_READWRITE);
     if (p == NULL)
-        die("VirtualAlloc(MEM_RESERVE | MEM_COMMIT)");
+        die("VirtualAlloc(MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN)");
     printf("committed:          " ADDR_FMT "\n", ADDR(p));
     if (read_word(p, page) < 0)
         printf("no word on standard input: the page holds only zeros\n");
@@ -56,12 +57,11 @@ int main(int argc, char **argv)
     memcpy(saved, p, page);
     size_t stored = count_nonzero(p, page);
 
-    /* BEGIN SOLUTION: say the content is no longer of interest: VirtualAlloc with
-     * MEM_RESET (its protection is ignored but must be a valid one); die() if it fails */
+    /* BEGIN SOLUTION: say the page's content is no longer of interest (VirtualAlloc; the
+     * protection is ignored but must be a valid one); die() if that fails */
     if (VirtualAlloc(p, page, MEM_RESET, PAGE_NOACCESS) != p)
         die("VirtualAlloc(MEM_RESET)");
     /* END SOLUTION */
-    printf("MEM_RESET:          succeeded\n");
     print_query("page state:         ", p);
     show("after MEM_RESET:   ", p, page);
     size_t after_reset = count_nonzero(p, page);
@@ -80,8 +80,8 @@ int main(int argc, char **argv)
     }
 
     SetLastError(0xdeadbeef);
-    /* BEGIN SOLUTION: ask for the content back: VirtualAlloc with MEM_RESET_UNDO into
-     * undo (NULL when it fails: GetLastError says why, on the next line) */
+    /* BEGIN SOLUTION: ask for the content back (VirtualAlloc) into undo: NULL when that
+     * fails, and GetLastError says why on the next line */
     void *undo = VirtualAlloc(p, page, MEM_RESET_UNDO, PAGE_READWRITE);
     /* END SOLUTION, starter: void *undo = NULL; */
     DWORD undo_error = GetLastError();
@@ -103,9 +103,12 @@ int main(int argc, char **argv)
         printf("behaviour:          wine: %sMEM_RESET_UNDO is not implemented\n", reset_did);
     else if (undo_error == ERROR_INVALID_PARAMETER)
         printf("behaviour:          windows-old: MEM_RESET_UNDO needs Windows 8 or later\n");
-    else
+    else if (!intact)
         printf("behaviour:          windows-trimmed: the page was discarded, "
                "at least some of it is now zeros\n");
+    else
+        printf("behaviour:          unexplained: MEM_RESET_UNDO failed (%s), yet the content "
+               "is intact\n", error_name(undo_error));
     free(saved);
 
     if (!VirtualFree(p, 0, MEM_RELEASE))

@@ -33,7 +33,8 @@ def test_a_malformed_case_file_names_the_file_and_line(tmp_path):
                                            'outcome = "access violation wirting"', 1))
     status, output = harness("--expected", str(tmp_path))
     assert status == 2, output
-    assert f"{bad}:5: case reserve_only_faults: outcome 'access violation wirting'" in output
+    line = bad.read_text().split("\n").index('name = "reserve_only_faults"') + 1
+    assert f"{bad}:{line}: case reserve_only_faults: outcome 'access violation wirting'" in output
     assert "Traceback" not in output
 
 

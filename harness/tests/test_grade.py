@@ -23,25 +23,85 @@ TIMEOUT = "3"       # seconds per case: the reference labs take a tenth of one, 
 
 # student: the points of each lab; every other lab is missing, worth 0.
 SCORES = {
-    "forgot_commit": {"reserve_commit": 6},     # the commit cases fault; echo and long word not run
-    "wrong_flag": {"reserve_commit": 6},        # PAGE_READONLY: the same, with the state line wrong too
-    "hard_coded": {"reserve_commit": 7},        # the memorised output: the random word catches it
-    "wrong_address": {"reserve_commit": 10},    # faults 100 bytes into the page, not at the page
-    "infinite_loop": {"reserve_commit": 6},     # a timeout costs that case (and its children) only
-    "stdin_forever": {"decommit_recommit": 9},  # hangs only on empty input: one timeout
-    "flood": {"reserve_commit": 6},             # echoes forever: cut at the output limit, killed
-    "compile_error": {"boundary": 0, "reserve_commit": 13},   # costs boundary's points only
+    "forgot_commit": {"reserve_commit": 1},     # the commit faults; every case needing it not run
+    "wrong_flag": {"reserve_commit": 1},        # PAGE_READONLY: the write faults all the same
+    "hard_coded": {"reserve_commit": 13},       # the memorised output: the random word, the empty
+                                                # and the long input catch it
+    "wrong_address": {"reserve_commit": 13},    # faults 100 bytes into the page, not at the page
+    "infinite_loop": {"reserve_commit": 1},     # a timeout costs that case (and its children) only
+    "stdin_forever": {"decommit_recommit": 14},  # hangs only on empty input: one timeout
+    "flood": {"reserve_commit": 1},             # echoes forever: cut at the output limit, killed
+    "compile_error": {"boundary": 0, "reserve_commit": 19},   # costs boundary's points only
     "missing_file": {},                         # Reserve_Commit.c is not reserve_commit.c
-    "extra_files": {"reserve_commit": 13},      # notes, helper.c, a broken lab.h: all ignored
+    "extra_files": {"reserve_commit": 19},      # notes, helper.c, a broken lab.h: all ignored
+    "truncated_pointer": {"reserve_commit": 1},  # (unsigned int)p: the commit fails above 4 GiB
+    "round_up_off_by_one": {"boundary": 2},     # x + align: the aligned boundary moves
+    "readonly_recommit": {"decommit_recommit": 2},  # recommitted PAGE_READONLY: VirtualQuery says so
+    "top_down_forgotten": {"layout": 14},       # the reservation lands low: not the table's end
     "forgot_virtualfreeex": {"remote": 15},     # the child's page stays committed: release fails
-    "wrong_access": {"mapping": 10},            # the writer maps FILE_MAP_READ: it faults writing
-    "wrong_stride": {"mapping": 10},            # the writer's slots 32 bytes apart, the reader's 64
+    "wrong_access": {"mapping": 8},             # the writer maps FILE_MAP_READ: it faults writing
+    "wrong_stride": {"mapping": 8},             # the writer's slots 32 bytes apart, the reader's 64
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
 # The reference with one mistake, written as that edit of labs/LAB.c (student: lab, the
 # reference's text, what the student wrote instead): when the reference changes under it,
 # the fixture fails at once instead of grading a stale copy.
 ONE_MISTAKE = {
+    # "commit" is announced, never done: the write faults
+    "forgot_commit": ("reserve_commit", """\
+        if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
+            die("VirtualAlloc(MEM_COMMIT)");
+""", ""),
+    # the page is committed PAGE_READONLY: the write still faults
+    "wrong_flag": ("reserve_commit", "VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE)",
+                   "VirtualAlloc(p, page, MEM_COMMIT, PAGE_READONLY)"),
+    # without "commit" the word is written 100 bytes into the page: the fault is not at the page
+    "wrong_address": ("reserve_commit", "long n = read_word(p, page);",
+                      "long n = commit ? read_word(p, page) : read_word(p + 100, page - 100);"),
+    # with "commit" and a word, a loop that never ends
+    "infinite_loop": ("reserve_commit", """\
+    long n = read_word(p, page);    /* faults here when the page is only reserved */
+""", """\
+    long n = read_word(p, page);    /* faults here when the page is only reserved */
+    if (commit && n > 0)        /* clear what follows the word: i wraps at 256, never 300 */
+        for (unsigned char i = 0; i < 300; i++)
+            p[n + 1 + i] = 0;
+"""),
+    # once a word is read, it is echoed forever: a flood of output
+    "flood": ("reserve_commit", """\
+    else
+        printf("you typed:""", """\
+    else
+        while (n > 0)           /* meant: if */
+            printf("you typed:"""),
+    # it reads until the end of the line, and at the end of input it waits forever
+    "stdin_forever": ("decommit_recommit", """\
+    if (read_word(p, page) < 0)
+""", """\
+    size_t n = 0;
+    int c;
+    while ((c = getchar()) != '\\n')        /* until Enter; at the end of input: forever */
+        if (c != EOF && n + 1 < page)
+            p[n++] = (char)c;
+    if (n == 0)
+"""),
+    # the lecture's own bug, the address cut to 32 bits: the page is above 4 GiB (MEM_TOP_DOWN),
+    # so the cut address is not reserved and the commit fails
+    "truncated_pointer": ("reserve_commit", "VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE)",
+                          "VirtualAlloc((void *)(unsigned int)p, page, MEM_COMMIT, PAGE_READWRITE)"),
+    # round_up off by one: the image end is never aligned, so the prediction still matches; the
+    # boundary is, and rounding it up again moves it a whole granularity
+    "round_up_off_by_one": ("boundary", "return round_down(x + align - 1, align);",
+                            "return round_down(x + align, align);"),
+    # the page committed again PAGE_READONLY: all zeros all the same; VirtualQuery tells
+    "readonly_recommit": ("decommit_recommit", """\
+    if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READWRITE) != p)
+        die("VirtualAlloc(MEM_COMMIT) again");""", """\
+    if (VirtualAlloc(p, page, MEM_COMMIT, PAGE_READONLY) != p)
+        die("VirtualAlloc(MEM_COMMIT) again");"""),
+    # MEM_TOP_DOWN left out: the reservation lands low, not at the end of the table's row
+    "top_down_forgotten": ("layout", "MEM_RESERVE | MEM_TOP_DOWN, PAGE_NOACCESS);",
+                           "MEM_RESERVE, PAGE_NOACCESS);"),
     "forgot_virtualfreeex": ("remote", """\
     if (!VirtualFreeEx(c.pi.hProcess, base, 0, MEM_RELEASE))
         die("VirtualFreeEx(MEM_RELEASE)");
@@ -70,17 +130,23 @@ def one_mistake(student: str) -> tuple:
     return f"{lab}.c", text.replace(reference, mistake)
 
 
+def submission(student: str, folder: Path) -> Path:
+    """folder/student: the broken submission as a student hands it in."""
+    if student not in ONE_MISTAKE:
+        shutil.copytree(SUBMISSIONS / student, folder / student)
+        return folder / student
+    (folder / student).mkdir(parents=True)
+    name, text = one_mistake(student)
+    (folder / student / name).write_text(text)
+    return folder / student
+
+
 @pytest.fixture(scope="module")
 def class_dir(tmp_path_factory):
     """The broken submissions, and the reference labs some of them carry beside the broken one."""
     folder = tmp_path_factory.mktemp("class")
     for student in SCORES:
-        if student in ONE_MISTAKE:
-            (folder / student).mkdir()
-            name, text = one_mistake(student)
-            (folder / student / name).write_text(text)
-            continue
-        shutil.copytree(SUBMISSIONS / student, folder / student)
+        submission(student, folder)
         for lab in WITH_REFERENCE.get(student, ()):
             shutil.copy(ROOT / "labs" / f"{lab}.c", folder / student)
     return folder
@@ -210,9 +276,9 @@ def test_the_class_report_is_one_static_page(graded):
 
 def test_one_submission_exit_status(tmp_path, runner, build_dir):
     common = ["--out", str(tmp_path / "out"), "--timeout", TIMEOUT, "--build", str(build_dir)]
-    wrong = str(SUBMISSIONS / "wrong_address")
+    wrong = str(submission("wrong_address", tmp_path / "class"))
     assert grade.main(["--submission", wrong, "--lab", "reserve_commit", *common], runner=runner) == 1
-    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 10
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 13
     reference = str(ROOT / "labs")
     assert grade.main(["--submission", reference, "--lab", "reserve_commit", *common], runner=runner) == 0
     assert grade.main(["--submission", str(tmp_path / "nowhere"), *common], runner=runner) == 2

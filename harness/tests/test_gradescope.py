@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from .. import cases, gradescope
+from .test_grade import submission
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -27,7 +28,7 @@ def test_run_autograder_grades_a_submission_and_writes_results_json(tmp_path, bo
         for info in zf.infolist():          # extractall drops the mode: set it as unzip would
             os.chmod(root / "source" / info.filename, info.external_attr >> 16)
     assert os.stat(root / "source" / "run_autograder").st_mode & stat.S_IXUSR
-    shutil.copytree(HERE / "submissions" / "wrong_address", root / "submission")
+    shutil.copytree(submission("wrong_address", tmp_path / "class"), root / "submission")
     borrowed_build.rename(root / "build")       # where run_autograder keeps its BUILD
 
     result = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True, text=True,
@@ -35,10 +36,10 @@ def test_run_autograder_grades_a_submission_and_writes_results_json(tmp_path, bo
     assert result.returncode == 0, result.stderr
     most = sum(c.points for lab in cases.load_all(ROOT / "expected", hidden=HERE / "hidden")
                for c in lab.cases)
-    # wrong_address: 10 public points of reserve_commit, 2 hidden (its fault is still off the page)
-    assert f"Score: 12/{most}" in result.stdout and "grader exit status: 1" in result.stdout
+    # wrong_address: 13 public points of reserve_commit, 2 hidden (its fault is still off the page)
+    assert f"Score: 15/{most}" in result.stdout and "grader exit status: 1" in result.stdout
     data = json.loads((root / "results" / "results.json").read_text())
-    assert (data["score"], data["max_score"]) == (12, most)
+    assert (data["score"], data["max_score"]) == (15, most)
     tests = {t["name"]: t for t in data["tests"]}
     assert tests["reserve_commit/reserve_only_faults"]["score"] == 0
     hidden = tests["reserve_commit/random_word_still_faults"]

@@ -33,11 +33,11 @@ def test_a_solution_region_becomes_its_todo():
     assert text == """int f(int x, int y)
 {
     int z = 1;
-    /* TODO: add y to x, then return it */
+    /* TODO: add y to x, then return it; then replace the next line */
     (void)x; (void)y; return z;
 }
 """
-    assert todos == [(4, "add y to x, then return it")]
+    assert todos == [(4, "add y to x, then return it; then replace the next line")]
 
 
 @pytest.mark.parametrize("broken, message", [
@@ -92,9 +92,14 @@ def test_the_classroom_workflow_gives_each_public_case_its_points(starter_dir):
                     f"          timeout: 2\n          max-score: {case.points}\n") in workflow
 
 
+CEILING = 0.10      # of the points: what the untouched starter may earn (20/255 today: its
+                    # usage cases; before issue 11 it was 65/159, 41%)
+
+
 def test_its_own_check_grades_it_below_full_marks(starter_dir, borrowed_build):
     """`make check` in the starter is its harness's grade: every lab compiles without a
-    warning, every case ends in time, and the TODOs cost points."""
+    warning, every case ends in time, and the TODOs cost points: the untouched starter
+    earns at most CEILING of the points, no case passing on code a student has not written."""
     out, _ = starter_dir
     env = dict(os.environ, BUILD=str(borrowed_build))
     env.pop("EXPECTED_HIDDEN", None)
@@ -102,6 +107,6 @@ def test_its_own_check_grades_it_below_full_marks(starter_dir, borrowed_build):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
     score = re.search(r"^Score: (\d+)/(\d+)$", result.stdout, re.M)
-    assert score and 0 < int(score.group(1)) < int(score.group(2))
+    assert score and 0 < int(score.group(1)) <= CEILING * int(score.group(2)), score.group(0)
     for trouble in ("does not compile", "the compiler warns", "timeout"):
         assert trouble not in result.stdout, result.stdout

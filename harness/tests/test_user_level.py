@@ -28,7 +28,7 @@ import pytest
 from .. import gradescope, grade, sandbox_user
 from ..run import Limits, Runner
 from .machine import windows_path
-from .test_grade import PEEKER, SUBMISSIONS, WITH_REFERENCE
+from .test_grade import PEEKER, WITH_REFERENCE, submission
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -153,7 +153,7 @@ def submissions(top: Path) -> dict:
     """name -> folder: broken ones, the peeker, hostile compiles, the reference."""
     subs = top / "subs"
     for name in BROKEN:
-        shutil.copytree(SUBMISSIONS / name, subs / name)
+        submission(name, subs)
         for lab in WITH_REFERENCE.get(name, ()):
             shutil.copy(ROOT / "labs" / f"{lab}.c", subs / name)
     (subs / "reference").mkdir()

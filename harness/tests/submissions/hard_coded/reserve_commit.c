@@ -11,18 +11,17 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("page size:  4096 bytes\n");
-    printf("reserved:   0x0000000000230000 (VirtualAlloc MEM_RESERVE, PAGE_READWRITE)\n");
+    printf("reserved:   0x00007fffffda0000 (VirtualAlloc MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE)\n");
     if (argc == 1) {
         printf("state:      MEM_RESERVE, 0 (no access: not committed), MEM_PRIVATE\n");
         printf("page:       [R]\n");
-        printf("reading a word from standard input into 0x0000000000230000\n");
-        fprintf(stderr, "fault: EXCEPTION_ACCESS_VIOLATION (0xC0000005) writing 0x0000000000230000\n");
+        printf("reading a word from standard input into 0x00007fffffda0000\n");
+        fprintf(stderr, "fault: EXCEPTION_ACCESS_VIOLATION (0xC0000005) writing 0x00007fffffda0000\n");
         return 5;
     }
-    printf("committed:  0x0000000000230000 (VirtualAlloc MEM_COMMIT, PAGE_READWRITE)\n");
     printf("state:      MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE\n");
     printf("page:       [C]\n");
-    printf("reading a word from standard input into 0x0000000000230000\n");
-    printf("you typed:  hello (5 bytes, stored at 0x0000000000230000)\n");
+    printf("reading a word from standard input into 0x00007fffffda0000\n");
+    printf("you typed:  hello (5 bytes, stored at 0x00007fffffda0000)\n");
     return 0;
 }
