@@ -15,10 +15,16 @@ from pathlib import Path
 import pytest
 
 from .. import gradebook, grade, regrade
+from .. import cases
+from .test_grade import SCORES, submission
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SUBMISSIONS = HERE / "submissions"
+# reserve_commit's points: in all, and what bob (forgot the commit) and dave (hard-coded) get.
+FULL = sum(c.points for c in cases.load_lab(Path(__file__).resolve().parents[2] / "expected" /
+                                            "reserve_commit.toml").cases)
+BOB, DAVE = SCORES["forgot_commit"]["reserve_commit"], SCORES["hard_coded"]["reserve_commit"]
 COMMON = ["--lab", "reserve_commit", "--timeout", "3", "--jobs", "2", "--seed", "99"]
 
 # alice hands in the reference, bob forgets the commit, carol hands in nothing (no folder),
@@ -43,7 +49,7 @@ def graded(tmp_path_factory, runner, build_dir):
     klass = work / "class"
     (klass / "alice").mkdir(parents=True)
     shutil.copy(ROOT / "labs" / "reserve_commit.c", klass / "alice")
-    shutil.copytree(SUBMISSIONS / "forgot_commit", klass / "bob")
+    submission("forgot_commit", work).rename(klass / "bob")
     (klass / "dave").mkdir()
     shutil.copy(ROOT / "labs" / "reserve_commit.c", klass / "dave")
     (work / "roster.csv").write_text(ROSTER, encoding="utf-8-sig")     # as Excel saves it
@@ -54,7 +60,7 @@ def graded(tmp_path_factory, runner, build_dir):
     first = {name: (out / name).read_bytes() for name in ("grades.csv", "canvas.csv", "moodle.csv")}
     shutil.copy(out / "grades.csv", work / "first-grades.csv")
     shutil.copy(ROOT / "labs" / "reserve_commit.c", klass / "bob")
-    shutil.copy(SUBMISSIONS / "hard_coded" / "reserve_commit.c", klass / "dave")
+    shutil.copy(submission("hard_coded", work) / "reserve_commit.c", klass / "dave")
     assert grade.main(["--all", str(klass), *common, "--previous", str(out)], runner=runner) == 0
     return work, out, first
 
@@ -66,13 +72,13 @@ def test_canvas_csv_is_what_canvas_imports(graded):
     work, out, first = graded
     rows = read_csv(out / "canvas.csv")
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "vmlabs"]
-    assert rows[1] == ["Points Possible", "", "", "", "", "13"]
-    assert rows[2:] == [["Rossi, Àlice", "101", "S-001", "arossi", "Lab A, Tuesday", "13"],
-                        ["'=HYPERLINK(\"http://evil\")", "102", "S-002", "bob", "Lab A", "13"],
+    assert rows[1] == ["Points Possible", "", "", "", "", str(FULL)]
+    assert rows[2:] == [["Rossi, Àlice", "101", "S-001", "arossi", "Lab A, Tuesday", str(FULL)],
+                        ["'=HYPERLINK(\"http://evil\")", "102", "S-002", "bob", "Lab A", str(FULL)],
                         ["Carol O'Brien", "103", "", "", "Lab B", ""]]
     assert {len(r) for r in rows} == {6}
     before = read_csv_text(first["canvas.csv"])
-    assert before[3][-1] == "6"                     # bob, the first time: forgot the commit
+    assert before[3][-1] == str(BOB)                     # bob, the first time: forgot the commit
     raw = (out / "canvas.csv").read_bytes()
     assert b"\r\n" in raw and b'"Rossi, \xc3\x80lice"' in raw       # RFC 4180, UTF-8
 
@@ -86,9 +92,9 @@ def test_moodle_csv_matches_by_email_or_idnumber_with_feedback(graded):
     rows = read_csv_text(first["moodle.csv"])
     assert rows[0] == ["Full name", "Email address", "ID number", "vmlabs", "vmlabs (feedback)"]
     by_email = {r[1]: r for r in rows[1:]}
-    assert by_email["alice@example.edu"][2:4] == ["101", "13"]
+    assert by_email["alice@example.edu"][2:4] == ["101", str(FULL)]
     assert by_email["bob@example.edu"][0].startswith("'=")
-    assert by_email["bob@example.edu"][3] == "6"
+    assert by_email["bob@example.edu"][3] == str(BOB)
     assert "commit_then_write" in by_email["bob@example.edu"][4]
     assert by_email["carol@example.edu"][3:] == ["", "no submission found"]
     assert "dave@" not in (out / "moodle.csv").read_text()
@@ -106,10 +112,10 @@ def test_missing_and_extra_students_are_listed(graded):
 def test_feedback_has_the_table_and_hints_and_no_path(graded):
     work, out, first = graded
     text = (out.with_name("grade.previous") / "bob" / "feedback.txt").read_text()
-    assert text.startswith('vmlabs: =HYPERLINK("http://evil"): 6/13')
+    assert text.startswith(f'vmlabs: =HYPERLINK("http://evil"): {BOB}/{FULL}')
     assert "commit_then_write" in text and "hint: commit the reserved page" in text
-    assert re.search(r"^reserve_commit/commit_then_write: expected exit 0, got access violation.*\n  hint: commit the reserved page before writing to it: VirtualAlloc", text, re.M)
-    assert "Score: 6/13" in text
+    assert re.search(r"^reserve_commit/commit_then_write: expected exit 0, got access violation.*\n  hint: commit the reserved page before writing to it \(VirtualAlloc, MEM_COMMIT\)", text, re.M)
+    assert f"Score: {BOB}/{FULL}" in text
     for grade_dir in (out, out.with_name("grade.previous")):
         for path in grade_dir.glob("*/feedback.txt"):
             body = path.read_text()
@@ -120,13 +126,13 @@ def test_feedback_has_the_table_and_hints_and_no_path(graded):
 def test_regrading_says_who_changed_and_keeps_the_old_files(graded):
     work, out, first = graded
     changes = (out / "changes.txt").read_text().splitlines()
-    assert changes[0].startswith("bob: 6 -> 13 (reserve_commit/commit_then_write: failed -> passed")
+    assert changes[0].startswith(f"bob: {BOB} -> {FULL} (reserve_commit/commit_then_write: failed -> passed")
     assert "reserve_commit/echo_random_word: not run -> passed" in changes[0]
-    assert changes[1].startswith("dave: 13 -> 7 (reserve_commit/echo_random_word: passed -> failed")
+    assert changes[1].startswith(f"dave: {FULL} -> {DAVE} (reserve_commit/echo_random_word: passed -> failed")
     assert len(changes) == 2                                # alice: the same
     assert (out.with_name("grade.previous") / "grades.csv").read_bytes() == first["grades.csv"]
     page = (out / "report.html").read_text()
-    assert "Changes since" in page and "bob: 6 -&gt; 13" in page
+    assert "Changes since" in page and f"bob: {BOB} -&gt; {FULL}" in page
 
 
 def test_a_previous_grades_csv_gives_the_same_diff(graded):
@@ -177,4 +183,4 @@ def test_a_grading_without_roster_leaves_no_stale_gradebook(graded, runner, buil
     for name in ("canvas.csv", "moodle.csv", "roster.txt", "changes.txt"):
         assert not (out / name).exists(), name
         assert (out.with_name("grade.previous") / name).is_file(), name
-    assert (out / "bob" / "feedback.txt").read_text().startswith("vmlabs: bob: 13/13")
+    assert (out / "bob" / "feedback.txt").read_text().startswith(f"vmlabs: bob: {FULL}/{FULL}")
