@@ -9,7 +9,7 @@
  *                      symbolic names for what the Virtual* calls return
  *   ADDR(p)            an address for the "0x%016llx" format, 64-bit clean
  *   read_word(dst, n)  one word from standard input, never more than n - 1 bytes
- *   page_strip(p, n)   "[C][R][-]": the state of n pages from p, at a glance
+ *   page_strip(p, n)   "[C][R][-]": the state of n pages from p, at a glance ([M]: mapped)
  *   count_nonzero(p,n) how many of n bytes from p are not zero
  *   lab_probe(fn, arg) run fn(arg) and tell whether it faulted, without dying
  *   lab_platform()     "Wine 8.0" or "Windows 10.0 build 19045": where this runs
@@ -329,7 +329,8 @@ static inline size_t count_nonzero(const char *p, size_t size)
 }
 
 /* "[C][C][R][-]": one cell per page from base; C committed, R reserved,
- * - free, G a committed guard page. */
+ * - free, G a committed guard page, M a committed page of a mapped view
+ * (MEM_MAPPED: a file's, or the paging file's, not private memory). */
 static inline void page_strip(const char *label, const void *base, size_t pages)
 {
     size_t page = lab_system()->dwPageSize;
@@ -340,7 +341,8 @@ static inline void page_strip(const char *label, const void *base, size_t pages)
         if (VirtualQuery((const char *)base + i * page, &mbi, sizeof mbi) != 0)
             cell = mbi.State == MEM_FREE ? "[-]"
                  : mbi.State == MEM_RESERVE ? "[R]"
-                 : (mbi.Protect & PAGE_GUARD) ? "[G]" : "[C]";
+                 : (mbi.Protect & PAGE_GUARD) ? "[G]"
+                 : mbi.Type == MEM_MAPPED ? "[M]" : "[C]";
         printf("%s", cell);
     }
     printf("\n");

@@ -281,6 +281,7 @@ static void query_view(const char *view)
     if (VirtualQuery(view, &mbi, sizeof mbi) == 0)
         die("VirtualQuery");
     printf("query:      %s, %s, %s\n", state_name(mbi.State), prot_name(mbi.Protect), type_name(mbi.Type));
+    page_strip("page:       ", view, 1);
     printf("allocation base: " ADDR_FMT " (%s the view), a multiple of %zu: %s\n",
            ADDR(mbi.AllocationBase), mbi.AllocationBase == view ? "is" : "is not", granularity,
            ADDR(mbi.AllocationBase) % granularity == 0 ? "yes" : "no");
