@@ -98,8 +98,7 @@ def floor(labs, build: Path) -> dict:
         compile_pch = min(compile_graded(labs, out / f"cache{n}") for n in range(FLOOR_TRIES))
         say(f"floor: compiled {len(labs)} labs as grading does (lab.h precompiled) in "
             f"{compile_pch:.1f} s")
-        server = Runner.from_environment(build, sandboxed=False)
-        server.start()                  # a warm persistent wineserver: the fastest a run can be
+        server = Runner.started(build, sandboxed=False)     # warm, persistent: the fastest run
         env = server.environment()
         run_seconds, runs = 0.0, 0
         try:
@@ -143,8 +142,7 @@ def compile_cost(labs, build: Path) -> dict:
     sandbox (Runner.run_tool: bwrap, limits) and directly. Seconds per lab, summed."""
     lab_h = ROOT / "labs" / "lab.h"
     cache = Path(tempfile.mkdtemp(prefix="vmlabs-compile-"))
-    runner = Runner.from_environment(build, sandboxed=True)
-    runner.start()
+    runner = Runner.started(build, sandboxed=True)
     try:
         precompiled_header(lab_h, cache, toolchain(False)[0], grading_flags(False))
         figures = {"sandboxed": 0.0, "direct": 0.0}
@@ -207,8 +205,7 @@ def sandbox_cost(build: Path) -> dict:
         sys.exit(f"bench: hello.c does not compile: {exe.message}")
     figures = {}
     for name, sandboxed in (("sandboxed", True), ("unsandboxed", False)):
-        runner = Runner.from_environment(build, sandboxed=sandboxed)
-        runner.start()
+        runner = Runner.started(build, sandboxed=sandboxed)
         try:
             runner.run(exe.exe)         # the first run of a session is not the typical one
             times = [clock(runner.run, exe.exe)[0] for _ in range(SANDBOX_RUNS)]

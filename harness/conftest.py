@@ -163,8 +163,7 @@ def labs_dir(pytestconfig) -> Path:
 @pytest.fixture(scope="session")
 def runner(build_dir):
     try:
-        r = Runner.from_environment(build_dir)
-        r.start()
+        r = Runner.started(build_dir)
     except ConfigError as e:            # SANDBOX, MEMORY, ... or no bwrap: said once, here
         pytest.exit(f"cannot run the labs: {e}", returncode=2)
     except (RuntimeError, OSError) as e:

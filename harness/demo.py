@@ -60,8 +60,7 @@ def main(argv) -> int:
               f"earlier run)", file=sys.stderr)
         return 2
     try:
-        runner = Runner.from_environment(build)
-        runner.start()
+        runner = Runner.started(build)
     except (ConfigError, RuntimeError, OSError) as e:
         print(f"cannot run the labs: {e}", file=sys.stderr)
         return 2

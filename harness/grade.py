@@ -572,16 +572,10 @@ def prepare(options, runner: Runner | None = None) -> Setup:
     build = Path(options.build)
     if runner is None:
         try:
-            runner = Runner.from_environment(build, user_level=True)
+            runner = Runner.started(build, user_level=True)
         except ConfigError as e:        # SANDBOX, MEMORY, ... or no bwrap
             raise GradingError(f"cannot run the labs: {e}") from None
-        try:
-            runner.start()
-        except ConfigError as e:
-            runner.stop()
-            raise GradingError(f"cannot run the labs: {e}") from None
         except (RuntimeError, OSError) as e:
-            runner.stop()
             raise GradingError(f"cannot run the labs: {e} (run `make deps` to install Wine)") from None
     if runner.sandbox is not None and runner.sandbox.kind == "user":
         keep_private(runner, options, labs)

@@ -170,8 +170,7 @@ def main() -> int:
     root = Path(__file__).resolve().parent.parent
     build = Path(os.environ.get("BUILD") or root / "build")
     labs = {lab.name: lab for lab in cases.load_all(root / "expected")}
-    runner = Runner.from_environment(build)
-    runner.start()
+    runner = Runner.started(build)
 
     def run_case(lab_name, case_name):
         lab = labs[lab_name]

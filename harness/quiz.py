@@ -371,8 +371,7 @@ def main(argv=None) -> int:
         elif not args.answers:
             predictions = ask(quiz, args.lang)
     try:
-        runner = Runner.from_environment(build)
-        runner.start()
+        runner = Runner.started(build)
     except (ConfigError, RuntimeError, OSError) as e:
         print(f"cannot run vmsh: {e}", file=sys.stderr)
         return 2

@@ -472,13 +472,18 @@ class Sandbox:
                 first = first or result
                 if "disable-userns" not in result.stderr:
                     break               # not an older bwrap: --disable-userns is not the trouble
-        result = first
         self.pid_namespace = self.disable_userns = True
-        if result is not None:
-            raise SandboxUnavailable(
-                f"the sandbox does not start here: {result.stderr.strip() or result.returncode}\n"
-                "bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu "
-                "24.04 AppArmor's bwrap profile). To run without a sandbox, only code you trust: SANDBOX=0")
+        raise SandboxUnavailable(
+            f"the sandbox does not start here: {first.stderr.strip() or first.returncode}\n"
+            "bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu "
+            "24.04 AppArmor's bwrap profile). To run without a sandbox, only code you trust: SANDBOX=0")
+
+
+def _user_sandbox(limits: Limits, prefix: Path | None, bwrap: Sandbox):
+    """The user level, with bwrap's view of Wine (the real wine and wineserver, the prefix);
+    its runs' folders under the build folder, beside the prefix."""
+    base = (Path(prefix).parent if prefix else Path("build")) / "users"
+    return sandbox_user.UserSandbox(limits, base, bwrap.prefix, bwrap.wine, bwrap.wineserver)
 
 
 def sandbox_level(env=None) -> str:
@@ -555,9 +560,7 @@ class Runner:
             if cannot:
                 raise ConfigError(f"SANDBOX=user: {cannot}")
             bwrap = Sandbox("bwrap", limits, prefix if wine else None, wine)   # for Wine's paths
-            user = sandbox_user.UserSandbox(limits, Path(build) / "users", bwrap.prefix, bwrap.wine,
-                                            bwrap.wineserver)
-            return cls(wine, prefix, user, limits, user_level=True)
+            return cls(wine, prefix, _user_sandbox(limits, prefix, bwrap), limits, user_level=True)
         try:
             bwrap = find_bwrap()
         except SandboxUnavailable:
@@ -567,19 +570,30 @@ class Runner:
         return cls(wine, prefix, Sandbox(bwrap, limits, prefix if wine else None, wine), limits,
                    user_level)
 
+    @classmethod
+    def started(cls, build: Path, **options) -> Runner:
+        """from_environment(build, **options), started: the one way every tool gets its
+        Runner. Raises ConfigError (SandboxUnavailable among them: the sandbox, a setting),
+        RuntimeError or OSError (Wine, the prefix) with a message for the student, having
+        stopped whatever the start began. The caller stops the Runner it gets."""
+        runner = cls.from_environment(build, **options)
+        try:
+            runner.start()
+        except BaseException:
+            runner.stop()
+            raise
+        return runner
+
     def describe_sandbox(self) -> str:
         return self.sandbox.describe() if self.sandbox else "no sandbox (SANDBOX=0)"
 
     def _to_user_level(self, why: SandboxUnavailable):
         """bwrap cannot start (why): each run as a user of its own instead, when allowed."""
-        cannot = sandbox_user.is_possible() if self.user_level else "only grading may use it"
+        cannot = sandbox_user.is_possible()
         if cannot:
             raise SandboxUnavailable(f"{why}\n(the user level, each submission run as a user of "
                                      f"its own, cannot be used either: {cannot})") from None
-        bwrap = self.sandbox
-        user = sandbox_user.UserSandbox(self.limits, self.prefix.parent / "users" if self.prefix
-                                        else Path("build") / "users",
-                                        bwrap.prefix, bwrap.wine, bwrap.wineserver)
+        user = _user_sandbox(self.limits, self.prefix, self.sandbox)
         try:
             user.probe()
         except sandbox_user.UserSandboxUnavailable as e:
@@ -808,7 +822,6 @@ class Runner:
 
     def _run(self, job: Job, command: tuple, stdin: str, timeout: float,
              platform: str) -> Outcome:
-        limits = self.limits
         started = time.monotonic()
         proc, watch = self._launch(job, timeout)
         try:
@@ -964,17 +977,10 @@ class _BwrapWatch(_GroupWatch):
 
     def kill(self):
         _kill(self.proc, sandboxed=self.kind == "pid")
-        if self.kind == "mnt":
+        if self.kind == "mnt" and self.namespace:
             # No pid namespace: what the sandbox started does not die with bwrap (a wineserver
             # daemonizes). Its mount namespace is its own, and cannot be left: kill by it.
-            for _ in range(50):
-                members = _members(self.kind, self.namespace, None)
-                if not members:
-                    break
-                for pid in members:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(pid, signal.SIGKILL)
-                time.sleep(0.01)
+            sandbox_user.kill_until_gone(lambda: _members("mnt", self.namespace, None))
 
 
 def _killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:
@@ -1073,13 +1079,13 @@ if __name__ == "__main__":
     parser.add_argument("exe", nargs="?")
     parser.add_argument("args", nargs="*")
     options = parser.parse_args()
+    build = Path(os.environ.get("BUILD") or "build")
     try:
-        runner = Runner.from_environment(Path(os.environ.get("BUILD") or "build"),
-                                         sandboxed=False if options.prepare else None)
         if options.prepare:
+            runner = Runner.from_environment(build, sandboxed=False)
             runner.prepare()
         else:
-            runner.start()
+            runner = Runner.started(build)
     except (RuntimeError, OSError, ConfigError) as e:
         print(f"cannot run the labs: {e}", file=sys.stderr)
         sys.exit(2)

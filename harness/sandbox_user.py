@@ -78,10 +78,11 @@ def processes_of(uid: int) -> list:
             if e.name.isdigit() and _owned_by(uid, e.path) and alive(e.name)]
 
 
-def kill_all(uid: int, rounds: int = 50):
-    """SIGKILL to every process of uid, until there are none (a forking loop gets new pids)."""
+def kill_until_gone(find, rounds: int = 50):
+    """SIGKILL to every pid find() returns, until it returns none (a forking loop gets new
+    pids between two looks)."""
     for _ in range(rounds):
-        pids = processes_of(uid)
+        pids = find()
         if not pids:
             return
         for pid in pids:
@@ -90,6 +91,17 @@ def kill_all(uid: int, rounds: int = 50):
             except (ProcessLookupError, PermissionError):
                 pass
         time.sleep(0.01)
+
+
+def kill_all(uid: int):
+    """Every process of uid."""
+    kill_until_gone(lambda: processes_of(uid))
+
+
+def _setpriv(uid: int) -> list:
+    """The command prefix that runs what follows as uid, with no group and no way to gain
+    privileges (no setuid program works under it)."""
+    return ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--no-new-privs", "--"]
 
 
 def become_subreaper():
@@ -291,8 +303,7 @@ class UserSandbox:
                     resource.setrlimit(resource.RLIMIT_FSIZE, (self.limits.scratch,) * 2)
 
             options = dict(options, preexec_fn=set_limits, cwd=work, env=env)
-            proc = subprocess.Popen(["setpriv", f"--reuid={slot.uid}", f"--regid={slot.uid}",
-                                     "--clear-groups", "--no-new-privs", "--", *command], **options)
+            proc = subprocess.Popen([*_setpriv(slot.uid), *command], **options)
         except BaseException:
             slot.release()
             raise
@@ -301,10 +312,9 @@ class UserSandbox:
     def _as_user(self, script: str, *args, timeout=30) -> subprocess.CompletedProcess:
         slot = _Slot()
         try:
-            return subprocess.run(["setpriv", f"--reuid={slot.uid}", f"--regid={slot.uid}",
-                                   "--clear-groups", "--no-new-privs", "--", "sh", "-c", script,
-                                   "sh", *map(str, args)], capture_output=True, text=True,
-                                  timeout=timeout, stdin=subprocess.DEVNULL, cwd="/")
+            return subprocess.run([*_setpriv(slot.uid), "sh", "-c", script, "sh", *map(str, args)],
+                                  capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL, cwd="/")
         finally:
             kill_all(slot.uid)
             slot.release()

@@ -114,8 +114,7 @@ def sandbox(build: Path) -> Runner:
     (Dolos is a program of this machine). The caller stops it."""
     os.environ["RUNNER"] = ""           # read by Runner.from_environment: no Wine, no prefix
     try:
-        runner = Runner.from_environment(build, user_level=True)
-        runner.start()
+        runner = Runner.started(build, user_level=True)
     except (ConfigError, RuntimeError, OSError) as e:
         raise SimilarityError(f"cannot run Dolos in the sandbox: {e}") from None
     return runner

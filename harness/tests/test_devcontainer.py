@@ -9,14 +9,10 @@ on a PATH where nothing is installed and apt-get only writes down what it was as
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
-
-import pytest
 
 from .. import starter
 
