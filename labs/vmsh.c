@@ -7,7 +7,7 @@
  * result (with GetLastError() by name when it failed) and the region's page strip:
  * [C] committed, [R] reserved, [G] a committed guard page, [-] free.
  *
- *   reserve 8             VirtualAlloc(NULL, 8 pages, MEM_RESERVE, PAGE_READWRITE)
+ *   reserve 8             VirtualAlloc(NULL, 8 pages, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE)
  *   commit 2 3 rw         pages 2..4: VirtualAlloc(MEM_COMMIT, PAGE_READWRITE)
  *   protect 3 1 ro        VirtualProtect: the old protection comes back
  *   write 3               a fault is reported with lab.h's fault line; the shell goes on
@@ -145,11 +145,13 @@ static int cmd_reserve(char **argv, int argc)
         return 1;
     }
     SetLastError(0xdeadbeef);
-    /* BEGIN SOLUTION: reserve n pages anywhere: VirtualAlloc(NULL, ..., MEM_RESERVE,
-     * PAGE_READWRITE) into base (NULL when it fails) */
-    base = VirtualAlloc(NULL, n * page, MEM_RESERVE, PAGE_READWRITE);
+    /* BEGIN SOLUTION: reserve n pages, from the top of the address space (above 4 GiB, as
+     * on 64-bit Windows, so that a pointer cut to 32 bits shows): VirtualAlloc into base
+     * (NULL when it fails) */
+    base = VirtualAlloc(NULL, n * page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     /* END SOLUTION, starter: base = NULL; */
-    printf("VirtualAlloc(NULL, %zu page%s, MEM_RESERVE, PAGE_READWRITE) = ", n, n == 1 ? "" : "s");
+    printf("VirtualAlloc(NULL, %zu page%s, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE) = ", n,
+           n == 1 ? "" : "s");
     if (base == NULL) {
         printf("NULL, %s\n", error_name(GetLastError()));
         return 1;
@@ -408,7 +410,7 @@ static const struct command {
     int region;                 /* needs a region */
     int (*run)(char **argv, int argc);
 } commands[] = {
-    { "reserve", "N", "VirtualAlloc(NULL, N pages, MEM_RESERVE, PAGE_READWRITE): the region", 0, cmd_reserve },
+    { "reserve", "N", "VirtualAlloc(NULL, N pages, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE): the region", 0, cmd_reserve },
     { "commit", "RANGE [PROT]", "VirtualAlloc(MEM_COMMIT, PROT; default rw)", 1, cmd_commit },
     { "decommit", "RANGE", "VirtualFree(MEM_DECOMMIT): the pages stay reserved", 1, cmd_decommit },
     { "release", "", "VirtualFree(base, 0, MEM_RELEASE): the whole region is freed", 1, cmd_release },
