@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import cases, match
 from .build import compile_lab
+from .i18n import _, pick
 from .run import ConfigError, Runner
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,8 @@ def shell_line(case, outcome) -> str:
         return f"$ {command} < /dev/null"
     if len(case.stdin) <= 40 and case.stdin.endswith("\n") and "\n" not in case.stdin[:-1]:
         return f"$ echo {shlex.quote(case.stdin[:-1])} | {command}"
-    return f"$ {command}    (standard input: {len(case.stdin)} bytes, {case.stdin[:12]!r}...)"
+    return f"$ {command}    " + _("(standard input: {size} bytes, {start!r}...)").format(
+        size=len(case.stdin), start=case.stdin[:12])
 
 
 def wrap(label: str, text: str) -> str:
@@ -37,8 +39,8 @@ def wrap(label: str, text: str) -> str:
 def how_it_ended(outcome) -> str:
     text = f"-> {outcome.describe()}"
     if outcome.kind == "exception" and outcome.platform == "wine":
-        text += (f"\n   (under Wine the exit status shows only the low byte of "
-                 f"0x{outcome.code:08X}: {outcome.code & 0xFF})")
+        text += "\n   " + _("(under Wine the exit status shows only the low byte of {code}: {low})").format(
+            code=f"0x{outcome.code:08X}", low=outcome.code & 0xFF)
     return text
 
 
@@ -70,16 +72,16 @@ def main(argv) -> int:
             demos = [case for case in lab.cases if case.demo]
             if not demos or (lab.native and sys.platform == "win32"):
                 continue
-            print(f"\n{RULE}\n {lab.order}. {lab.name}: {lab.title}\n{RULE}")
+            print(f"\n{RULE}\n {lab.order}. {lab.name}: {pick(lab.title, lab.title_it)}\n{RULE}")
             exe = compile_lab(ROOT / "labs" / f"{lab.name}.c", build, native=lab.native)
             if not exe.ok:
-                print(f"{lab.name}.c does not compile:\n{exe.message}")
-                surprises.append(f"{lab.name}: does not compile")
+                print(_("{lab}.c does not compile:").format(lab=lab.name) + f"\n{exe.message}")
+                surprises.append(f"{lab.name}: " + _("does not compile"))
                 continue
             for case in demos:
                 case = cases.with_input(case, seed)
                 print()
-                print(wrap("watch: ", case.demo))
+                print(wrap(_("watch: "), pick(case.demo, case.demo_it)))
                 outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
                 print(shell_line(case, outcome))
                 print(outcome.stdout, end="" if outcome.stdout.endswith("\n") or not outcome.stdout else "\n")
@@ -88,20 +90,23 @@ def main(argv) -> int:
                 print(how_it_ended(outcome))
                 verdict = match.judge(case, outcome)
                 if verdict.passed:
-                    variant = f" (the {verdict.variant} behaviour)" if verdict.variant else ""
-                    print(f"   as expected{variant}")
+                    variant = _(" (the {variant} behaviour)").format(variant=verdict.variant) \
+                        if verdict.variant else ""
+                    print("   " + _("as expected") + variant)
                     if case.lesson:
-                        print(wrap("what happened: ", case.lesson))
+                        print(wrap(_("what happened: "), pick(case.lesson, case.lesson_it)))
                 else:
-                    print(f"   NOT as expected: see `make check LAB={lab.name}` for the differences")
+                    print("   " + _("NOT as expected: see `make check LAB={lab}` for the differences")
+                          .format(lab=lab.name))
                     surprises.append(case.id)
     finally:
         runner.stop()
     print(f"\n{RULE}")
     if surprises:
-        print(f"{len(surprises)} experiment(s) did not behave as expected: {', '.join(surprises)}")
+        print(_("{count} experiment(s) did not behave as expected: {which}").format(
+            count=len(surprises), which=", ".join(surprises)))
         return 1
-    print("Every experiment behaved as the lecture says. Next: `make check` grades every case.")
+    print(_("Every experiment behaved as the lecture says. Next: `make check` grades every case."))
     return 0
 
 

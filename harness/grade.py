@@ -36,8 +36,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cases, match, report
+from . import cases, hints, match, report
 from .build import compile_submission, toolchain
+from .i18n import N_, _, pick
 from .run import EXPLANATIONS, ConfigError, Runner
 from .sandbox_user import private_folder
 from .submission import find_sources, read_source
@@ -156,28 +157,32 @@ def reason_of(case, outcome, verdict) -> str:
     r = verdict.result
     if not r.outcome_ok:
         expected = report.expected_outcome(case, verdict)
-        return f"expected {expected}, got {outcome.describe()}"
-    for label, ok, rows in (("output", r.stdout_ok, r.stdout_rows), ("stderr", r.stderr_ok, r.stderr_rows)):
+        return _("expected {expected}, got {got}").format(expected=expected, got=outcome.describe())
+    for label, ok, rows in ((_("output"), r.stdout_ok, r.stdout_rows),
+                            (_("stderr"), r.stderr_ok, r.stderr_rows)):
         if ok:
             continue
         line = 0
         for row in rows:
             line += row.got is not None
             if row.mark == "!":
-                why = f" ({row.why})" if row.why and row.why != "different text" else ""
-                return f"{label} line {line}: got {row.got.strip()!r}, expected {row.expected.strip()!r}{why}"
+                why = f" ({_(row.why)})" if row.why and row.why != "different text" else ""
+                return _("{label} line {line}: got {got!r}, expected {expected!r}").format(
+                    label=label, line=line, got=row.got.strip(), expected=row.expected.strip()) + why
             if row.mark == "-":
-                return f"{label}: missing {row.expected.strip()!r}"
-            if row.mark == "+" and label == "output":
-                return (f"output line {line}: {_cut(row.got.strip(), 40)!r} is extra: debug "
-                        f"prints go to stderr, which is not graded")
+                return _("{label}: missing {expected!r}").format(label=label, expected=row.expected.strip())
+            if row.mark == "+" and rows is r.stdout_rows:
+                return _("output line {line}: {got!r} is extra: debug prints go to stderr, which "
+                         "is not graded").format(line=line, got=_cut(row.got.strip(), 40))
             if row.mark == "+":
-                return f"{label} line {line}: {row.got.strip()!r} not expected ({row.why})"
-        return f"{label} does not match"
+                return _("{label} line {line}: {got!r} not expected ({why})").format(
+                    label=label, line=line, got=row.got.strip(), why=_(row.why))
+        return _("{label} does not match").format(label=label)
     failed = next((c for c in r.checks if not c.ok), None)
     if failed:
-        return f"check failed: {failed.text}" + (f" ({failed.detail})" if failed.detail else "")
-    return "failed"
+        return _("check failed: {check}").format(check=failed.text) + \
+            (f" ({failed.detail})" if failed.detail else "")
+    return _("failed")
 
 
 def last_said(outcome) -> str:
@@ -188,7 +193,7 @@ def last_said(outcome) -> str:
     if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
         text, prefix = outcome.stderr, ""
     elif outcome.label == "timeout":
-        text, prefix = outcome.stdout, "(its last line) "
+        text, prefix = outcome.stdout, _("(its last line) ")
     else:
         return ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -198,8 +203,8 @@ def last_said(outcome) -> str:
 def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:
     """A case grading decided without running it: label is "missing", "did_not_compile"
     or "not_run"."""
-    return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, case.hint, output,
-                     case.hidden, None, None, label, EXPLANATIONS[label])
+    return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, hints.choose(case),
+                     output, case.hidden, None, None, label, _(EXPLANATIONS[label]))
 
 
 def first_warning(message: str) -> str:
@@ -221,11 +226,11 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
     started = time.monotonic()
 
     def done(problem, message, graded, warnings=""):
-        return LabGrade(lab.name, lab.title, lab.order, problem, message, tuple(graded),
+        return LabGrade(lab.name, pick(lab.title, lab.title_it), lab.order, problem, message, tuple(graded),
                         time.monotonic() - started, warnings)
 
     if source is None:
-        reason = f"{lab.name}.c is missing from the submission{missing_note}"
+        reason = _("{lab}.c is missing from the submission").format(lab=lab.name) + missing_note
         return done("missing", reason, [_not_run(c, "missing", reason, reason) for c in lab.cases])
     try:
         built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
@@ -236,18 +241,21 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         if source.refused:
             reason = message = source.refused
         else:
-            reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
+            reason = _("{lab}.c does not compile: {error}").format(lab=lab.name,
+                                                                   error=first_error(built.message))
             message = f"$ {' '.join(built.command)}\n{built.message}"
         return done(built.problem, message,
-                    [_not_run(c, built.problem, reason, f"{lab.name}.c does not compile:\n{message}")
+                    [_not_run(c, built.problem, reason,
+                              _("{lab}.c does not compile:").format(lab=lab.name) + f"\n{message}")
                      for c in lab.cases])
     status, graded = {}, []
     for case in lab.cases:
         if case.parent is not None and status.get(case.parent) != PASSED:
-            why = "failed" if status.get(case.parent) == FAILED else "was not run"
-            reason = f"not run: needs {case.parent}, which {why}"
+            reason = (_("not run: needs {parent}, which failed") if status.get(case.parent) == FAILED
+                      else _("not run: needs {parent}, which was not run")).format(parent=case.parent)
             graded.append(_not_run(case, "not_run", reason,
-                                   f"{reason}: it only counts once {case.parent} passes"))
+                                   reason + _(": it only counts once {parent} passes").format(
+                                       parent=case.parent)))
             status[case.name] = NOT_RUN
             continue
         case = cases.with_input(case, setup.seed)
@@ -257,6 +265,7 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         verdict = match.judge(case, outcome)
+        hint = hints.choose(case, outcome, verdict)
         wrong = verdict.result is not None and not verdict.result.outcome_ok
         named = dict(outcome=outcome.label, meaning=outcome.explain(), outcome_wrong=wrong,
                      said=last_said(outcome) if wrong else "")
@@ -264,19 +273,21 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         (out / record).parent.mkdir(parents=True, exist_ok=True)
         (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
         if verdict.passed:
-            text = "passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
+            text = _("passed") + (_(" (the {variant} behaviour)").format(variant=verdict.variant)
+                                  if verdict.variant else "")
             if case.seed is not None:
                 text += "\n" + report.stdin_line(case)
             graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",
-                                    case.hint, text, case.hidden, case.seed, str(record), **named))
+                                    hint, text, case.hidden, case.seed, str(record), **named))
         else:
             text = _cut(report.failure(case, outcome, verdict), OUTPUT_LIMIT)
             reason = _one_line(reason_of(case, outcome, verdict))
             if case.seed is not None:
-                reason = f"{_cut(reason, REASON_LIMIT - 30)} (the word sent: {case.stdin.split()[0]!r})"
+                reason = _cut(reason, REASON_LIMIT - 30) + \
+                    _(" (the word sent: {word!r})").format(word=case.stdin.split()[0])
             graded.append(CaseGrade(case.lab, case.name, 0, case.points, FAILED,
                                     _cut(reason, REASON_LIMIT),
-                                    case.hint, text, case.hidden, case.seed, str(record), **named))
+                                    hint, text, case.hidden, case.seed, str(record), **named))
         status[case.name] = graded[-1].status
     return done("", "", graded, built.message)
 
@@ -311,8 +322,8 @@ def _wrapped(head: str, text: str, width: int, most: int = 4) -> list:
     return [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
 
 
-FOLDED = (("  = ", "lines as expected"), ("  - ", "more lines missing"),
-          ("  FAIL ", "more checks failed"))
+FOLDED = (("  = ", N_("lines as expected")), ("  - ", N_("more lines missing")),
+          ("  FAIL ", N_("more checks failed")))
 
 
 def brief(text: str, keep: int = 2) -> str:
@@ -324,7 +335,7 @@ def brief(text: str, keep: int = 2) -> str:
     def flush():
         if len(run) > 2 * keep + 1:
             indent = run[0][:len(run[0]) - len(run[0].lstrip())]
-            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {kind[1]}"] + run[-keep:])
+            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {_(kind[1])}"] + run[-keep:])
         else:
             out.extend(run)
         run.clear()
@@ -350,17 +361,18 @@ def table(grade: Grade, width: int = 110) -> str:
         out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
         if lab.problem:
             out.append(f"  {lab.cases[0].reason}")
-            names = ", ".join(c.name + (" (hidden)" if c.hidden else "") for c in lab.cases)
-            out += _wrapped("  not run: ", f"{names} ({lab.cases[0].meaning})", width)
+            names = ", ".join(c.name + (_(" (hidden)") if c.hidden else "") for c in lab.cases)
+            out += _wrapped("  " + _("not run: "), f"{names} ({lab.cases[0].meaning})", width)
             out.append("")
             continue
         if lab.warnings:
-            out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
-        out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
+            out.append("  " + _("the compiler warns (no points lost, but read it):")
+                       + f" {first_warning(lab.warnings)}")
+        out.append(f"  {_('case'):<28} {_('points'):>6}  {_('status'):<8} {_('what happened')}")
         said = set()
         for c in lab.cases:
-            name = c.name + (" (hidden)" if c.hidden else "")
-            status = "FAILED" if c.status == FAILED else c.status
+            name = c.name + (_(" (hidden)") if c.hidden else "")
+            status = _("FAILED") if c.status == FAILED else _(c.status)
             head = f"  {name:<28} {f'{c.points}/{c.max_points}':>6}  {status:<8} "
             if c.status == PASSED:
                 out.append(head.rstrip())
@@ -368,16 +380,16 @@ def table(grade: Grade, width: int = 110) -> str:
             parts = [c.reason]
             if c.status == FAILED:
                 if c.said:
-                    parts.append(f"it said: {c.said}")
+                    parts.append(_("it said: {said}").format(said=c.said))
                 if c.outcome_wrong and c.meaning not in said:
                     parts.append(c.meaning)
                     said.add(c.meaning)
                 hint = _one_line(c.hint)
                 if hint and hint not in said:
-                    parts.append(f"hint: {hint}")
+                    parts.append(_("hint: {hint}").format(hint=hint))
                     said.add(hint)
                 elif hint:
-                    parts.append("hint: as above")
+                    parts.append(_("hint: as above"))
             out += _wrapped(head, " -- ".join(parts), width)
         out.append("")
     return "\n".join(out)
@@ -389,16 +401,18 @@ def details(grade: Grade, every: bool = True) -> str:
     out = []
     for lab in grade.labs:
         if lab.problem in COMPILE_PROBLEMS:
-            out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
+            out.append("---- " + _("{lab}.c does not compile").format(lab=lab.lab)
+                       + f" (0/{lab.max_points})\n{lab.message}")
             continue
         if lab.warnings and every:
-            out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
+            out.append("---- " + _("{lab}.c compiles, with warnings (no points lost)").format(lab=lab.lab)
+                       + f"\n{lab.warnings}")
         failed = [c for c in lab.cases if c.status == FAILED]
         for c in failed if every else failed[:1]:
             out.append(f"---- {c.id} (0/{c.max_points})\n{c.output if every else brief(c.output)}")
         if not every and len(failed) > 1:
-            out.append(f"---- {lab.lab}: also failed, each in the table above: "
-                       f"{', '.join(c.name for c in failed[1:])}")
+            out.append(f"---- {lab.lab}: " + _("also failed, each in the table above:")
+                       + f" {', '.join(c.name for c in failed[1:])}")
     return "\n\n".join(out)
 
 
@@ -408,18 +422,19 @@ def summary(grade: Grade) -> str:
     lines = []
     for lab in grade.labs:
         lost = [c.name for c in lab.cases if c.points < c.max_points]
-        why = lab.problem.replace("_", " ") if lab.problem else \
-            ("full marks" if not lost else f"lost: {', '.join(lost)}")
+        why = _(lab.problem.replace("_", " ")) if lab.problem else \
+            (_("full marks") if not lost else _("lost: {cases}").format(cases=", ".join(lost)))
         lines.append(f"  {lab.lab:<{width}}  {f'{lab.points}/{lab.max_points}':>6}  {_cut(why, 80)}")
     return "\n".join(lines)
 
 
 def header(grade: Grade) -> str:
-    lines = [f"vmlabs grade: {grade.folder} ({grade.student})",
-             f"random inputs: seed {grade.seed} ({replay(grade)} replays them)"]
+    lines = [_("vmlabs grade: {folder} ({student})").format(folder=grade.folder, student=grade.student),
+             _("random inputs: seed {seed} ({replay} replays them)").format(seed=grade.seed,
+                                                                          replay=replay(grade))]
     if grade.sandbox:
-        lines.append(f"compiled and run in: {grade.sandbox}")
-    lines += [f"note: {n}" for n in grade.notes]
+        lines.append(_("compiled and run in: {sandbox}").format(sandbox=grade.sandbox))
+    lines += [_("note: {note}").format(note=n) for n in grade.notes]
     return "\n".join(lines)
 
 
@@ -429,13 +444,13 @@ def text_report(grade: Grade, with_details=True, every=True) -> str:
     parts = [header(grade), "", table(grade)]
     explained = details(grade, every) if with_details else ""
     if explained:
-        title = "What went wrong, case by case:" if every else \
-            ("What went wrong, the first failure of each lab (every one: --details, or V=1; "
-             "all of them are in grade.txt):")
+        title = _("What went wrong, case by case:") if every else \
+            _("What went wrong, the first failure of each lab (every one: --details, or V=1; "
+              "all of them are in grade.txt):")
         parts += [title, "", explained, ""]
     if len(grade.labs) > 1:
         parts += [summary(grade), ""]
-    parts.append(f"Score: {grade.score}/{grade.max_score}")
+    parts.append(_("Score: {score}/{most}").format(score=grade.score, most=grade.max_score))
     return "\n".join(parts) + "\n"
 
 

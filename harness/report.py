@@ -1,15 +1,20 @@
 """report: a Verdict as text a student can act on.
 
 What ran, what was expected and what happened, the output with every line marked against
-the expected line, the checks with the values they used, and the case's hint.
+the expected line, the checks with the values they used, and the hint for the mistake made
+(harness/hints.py), in the student's language (harness/i18n.py).
 """
 from __future__ import annotations
 
 import re
 import shlex
 
+from . import hints
+from .i18n import N_, _
+
 MAX_ROWS = 80
-LEGEND = "= matched   ! wrong   - missing   + extra   ~ under ..."
+LEGEND = N_("= matched   ! wrong   - missing   + extra   ~ under ...")
+LABEL_WIDTH = 10
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -33,65 +38,76 @@ def expected_outcome(case, verdict) -> str:
     return str(next(v.outcome for v in case.variants if v.name == verdict.result.name))
 
 
+def field(label: str, value: str) -> str:
+    """A label (already translated) and its value, the values in one column."""
+    return f"{label:<{LABEL_WIDTH - 1}} {value}"
+
+
 def rows_text(rows) -> list:
     lines = []
     for row in rows[:MAX_ROWS]:
         if row.mark in "=~+":
             lines.append(f"  {row.mark} {safe(row.got)}")
             if row.mark == "+" and row.why:
-                lines[-1] += f"      <- {row.why}"
+                lines[-1] += f"      <- {_(row.why)}"
         elif row.mark == "-":
-            lines.append(f"  - {safe(row.expected)}      <- {row.why}")
+            lines.append(f"  - {safe(row.expected)}      <- {_(row.why)}")
         else:
             lines.append(f"  ! {safe(row.got)}")
-            lines.append(f"      expected: {safe(row.expected)}")
+            lines.append(f"      {_('expected:')} {safe(row.expected)}")
             if row.why and row.why != "different text":
-                lines.append(f"      {row.why}")
+                lines.append(f"      {_(row.why)}")
     if len(rows) > MAX_ROWS:
-        lines.append(f"  ... {len(rows) - MAX_ROWS} more lines (the full output is in the results file)")
+        lines.append("  " + _("... {count} more lines (the full output is in the results file)")
+                     .format(count=len(rows) - MAX_ROWS))
     return lines
 
 
 def stdin_line(case) -> str:
     """The case's standard input; a random one says how to draw it again."""
-    text = f"stdin:    {short(case.stdin)}" if case.stdin else "stdin:    (empty)"
+    text = field(_("stdin:"), short(case.stdin) if case.stdin else _("(empty)"))
     if case.seed is not None:
-        what = "three random words" if case.random_stdin == "words" else "a random word"
-        text += f"  ({what}, seed {case.seed}: SEED={case.seed} replays it)"
+        what = _("three random words") if case.random_stdin == "words" else _("a random word")
+        text += "  " + _("({what}, seed {seed}: SEED={seed} replays it)").format(what=what, seed=case.seed)
     return text
 
 
 def failure(case, outcome, verdict, results_file=None) -> str:
     r = verdict.result
-    out = [f"{case.id} failed ({case.where})",
-           f"ran:      {command_line(outcome)}",
+    out = [_("{case} failed ({where})").format(case=case.id, where=case.where),
+           field(_("ran:"), command_line(outcome)),
            stdin_line(case)]
+    hint = hints.choose(case, outcome, verdict)
     if verdict.note:
-        return "\n".join(out + [f"problem:  {verdict.note}"])
+        return "\n".join(out + [field(_("problem:"), verdict.note)]
+                         + ([field(_("hint:"), hint)] if hint else []))
     expected = expected_outcome(case, verdict)
-    mark = "ok" if r.outcome_ok else "WRONG"
-    out.append(f"outcome:  expected {expected}, got {outcome.describe()}  [{mark}; known from {outcome.source}]")
+    mark = _("ok") if r.outcome_ok else _("WRONG")
+    out.append(field(_("outcome:"), _("expected {expected}, got {got}  [{mark}; known from {source}]")
+                     .format(expected=expected, got=outcome.describe(), mark=mark, source=outcome.source)))
     if not r.outcome_ok:
-        out.append(f"meaning:  {outcome.explain()}")
+        out.append(field(_("meaning:"), outcome.explain()))
     if len(verdict.tried) > 1 or r.name:
         others = [t.name for t in verdict.tried if t is not r]
-        out.append(f"variant:  nearest is {r.name!r}" + (f"; also tried {', '.join(others)}" if others else ""))
-    out.append(f"standard output ({LEGEND}):" if outcome.stdout or r.stdout_rows else "standard output: (none)")
+        out.append(field(_("variant:"), _("nearest is {name!r}").format(name=r.name)
+                         + (_("; also tried {others}").format(others=", ".join(others)) if others else "")))
+    out.append(_("standard output ({legend}):").format(legend=_(LEGEND)) if outcome.stdout or r.stdout_rows
+               else _("standard output: (none)"))
     out += rows_text(r.stdout_rows)
     if r.stderr_rows or not r.stderr_ok:
-        out.append("standard error:")
+        out.append(_("standard error:"))
         out += rows_text(r.stderr_rows)
     elif outcome.stderr.strip():
-        out.append("standard error (not graded - read it):")
+        out.append(_("standard error (not graded - read it):"))
         out += [f"  {safe(line)}" for line in outcome.stderr.rstrip("\n").split("\n")[:20]]
     if r.checks:
-        out.append("checks:")
+        out.append(_("checks:"))
         out += [f"  {'ok  ' if c.ok else 'FAIL'} {c.text}" + (f"   ({c.detail})" if c.detail else "")
                 for c in r.checks]
-    if case.hint:
-        out.append(f"hint:     {case.hint}")
+    if hint:
+        out.append(field(_("hint:"), hint))
     if results_file:
-        out.append(f"full output: {results_file}")
+        out.append(f"{_('full output:')} {results_file}")
     return "\n".join(out)
 
 
@@ -99,9 +115,10 @@ def full_record(case, outcome, verdict) -> str:
     """Everything about one run, for the results file: the output with control characters
     shown escaped (\\x1b[2J), so that printing the file never obeys them."""
     text = failure(case, outcome, verdict) if not verdict.passed else \
-        f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}\n{stdin_line(case)}"
-    return (f"{text}\n\n--- standard output ---\n{safe_lines(outcome.stdout)}"
-            f"\n--- standard error ---\n{safe_lines(outcome.stderr)}"
+        _("{case} passed ({where}), variant {variant}").format(
+            case=case.id, where=case.where, variant=verdict.variant or _("(only)")) + f"\n{stdin_line(case)}"
+    return (f"{text}\n\n--- {_('standard output')} ---\n{safe_lines(outcome.stdout)}"
+            f"\n--- {_('standard error')} ---\n{safe_lines(outcome.stderr)}"
             f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s: {outcome.explain()} ---"
             f"\n--- ran in: {outcome.sandbox or 'no sandbox'} ---\n")
 
