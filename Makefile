@@ -78,8 +78,18 @@ PREBUILT := $(BUILD)/.prebuilt
 export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
 export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
 
+# The harness's words in Italian (VMLABS_LANG=it, or an Italian LANG): the catalogue
+# harness/locale/it/LC_MESSAGES/vmlabs.po compiled for gettext, when msgfmt is installed (make
+# deps installs it); without it the harness reads the .po itself (harness/i18n.py).
+LOCALE_MO := $(BUILD)/locale/it/LC_MESSAGES/vmlabs.mo
+LOCALE := $(if $(shell command -v msgfmt 2>/dev/null),$(LOCALE_MO))
+$(LOCALE_MO): harness/locale/it/LC_MESSAGES/vmlabs.po | $(BUILD)/.dir
+	$(say) MSGFMT $@
+	$(Q)mkdir -p $(@D) && msgfmt --check -o $@ $<
+
 .PHONY: all run check check-distro bench grade grade-all similarity starter gradescope mutants deps clean help prefix handouts quiz quiz-set
-all: $(EXES)
+all: $(EXES) $(LOCALE)
+
 
 $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC $@

@@ -37,14 +37,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cases, hints, match, report
-from .build import compile_submission, toolchain
 from .i18n import N_, _, pick
+from .build import compile_submission, toolchain
 from .run import EXPLANATIONS, ConfigError, Runner
 from .sandbox_user import private_folder
 from .submission import find_sources, read_source
 
 ROOT = Path(__file__).resolve().parent.parent
-PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+PASSED, FAILED, NOT_RUN = N_("passed"), N_("failed"), N_("not run")
+PROBLEMS = {"missing": N_("missing"), "did_not_compile": N_("did not compile"),
+            "program_too_large": N_("program too large")}     # a lab's problem, in the summary
 COMPILE_PROBLEMS = ("did_not_compile", "program_too_large")     # a lab with no program to run
 OUTPUT_LIMIT = 6000         # characters of one case's explanation in results.json
 REASON_LIMIT = 150          # characters of the one-line reason
@@ -368,7 +370,8 @@ def table(grade: Grade, width: int = 110) -> str:
         if lab.warnings:
             out.append("  " + _("the compiler warns (no points lost, but read it):")
                        + f" {first_warning(lab.warnings)}")
-        out.append(f"  {_('case'):<28} {_('points'):>6}  {_('status'):<8} {_('what happened')}")
+        words = _("case"), _("points"), _("status"), _("what happened")
+        out.append(f"  {words[0]:<28} {words[1]:>6}  {words[2]:<8} {words[3]}")
         said = set()
         for c in lab.cases:
             name = c.name + (_(" (hidden)") if c.hidden else "")
@@ -422,7 +425,7 @@ def summary(grade: Grade) -> str:
     lines = []
     for lab in grade.labs:
         lost = [c.name for c in lab.cases if c.points < c.max_points]
-        why = _(lab.problem.replace("_", " ")) if lab.problem else \
+        why = _(PROBLEMS.get(lab.problem, lab.problem)) if lab.problem else \
             (_("full marks") if not lost else _("lost: {cases}").format(cases=", ".join(lost)))
         lines.append(f"  {lab.lab:<{width}}  {f'{lab.points}/{lab.max_points}':>6}  {_cut(why, 80)}")
     return "\n".join(lines)

@@ -29,7 +29,8 @@ from .run import ConfigError, sandbox_setting
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "sandbox_user.py",
-           "pattern.py", "expr.py", "match.py", "report.py", "grade.py")
+           "pattern.py", "expr.py", "match.py", "report.py", "grade.py",
+           "hints.py", "i18n.py", "locale/it/LC_MESSAGES/vmlabs.po")
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu):

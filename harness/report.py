@@ -54,7 +54,7 @@ def rows_text(rows) -> list:
             lines.append(f"  - {safe(row.expected)}      <- {_(row.why)}")
         else:
             lines.append(f"  ! {safe(row.got)}")
-            lines.append(f"      {_('expected:')} {safe(row.expected)}")
+            lines.append("      " + _("expected:") + f" {safe(row.expected)}")
             if row.why and row.why != "different text":
                 lines.append(f"      {_(row.why)}")
     if len(rows) > MAX_ROWS:
@@ -107,7 +107,7 @@ def failure(case, outcome, verdict, results_file=None) -> str:
     if hint:
         out.append(field(_("hint:"), hint))
     if results_file:
-        out.append(f"{_('full output:')} {results_file}")
+        out.append(_("full output:") + f" {results_file}")
     return "\n".join(out)
 
 
@@ -117,8 +117,8 @@ def full_record(case, outcome, verdict) -> str:
     text = failure(case, outcome, verdict) if not verdict.passed else \
         _("{case} passed ({where}), variant {variant}").format(
             case=case.id, where=case.where, variant=verdict.variant or _("(only)")) + f"\n{stdin_line(case)}"
-    return (f"{text}\n\n--- {_('standard output')} ---\n{safe_lines(outcome.stdout)}"
-            f"\n--- {_('standard error')} ---\n{safe_lines(outcome.stderr)}"
+    return (f"{text}\n\n--- " + _("standard output") + f" ---\n{safe_lines(outcome.stdout)}"
+            "\n--- " + _("standard error") + f" ---\n{safe_lines(outcome.stderr)}"
             f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s: {outcome.explain()} ---"
             f"\n--- ran in: {outcome.sandbox or 'no sandbox'} ---\n")
 

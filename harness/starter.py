@@ -29,7 +29,8 @@ from . import cases
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = Path(__file__).resolve().parent / "student"     # the files only the starter has
 HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "sandbox_user.py",
-           "pattern.py", "expr.py", "match.py", "report.py", "grade.py", "demo.py", "deps.sh")
+           "pattern.py", "expr.py", "match.py", "report.py", "grade.py", "demo.py", "deps.sh",
+           "hints.py", "i18n.py", "locale/it/LC_MESSAGES/vmlabs.po")
 
 CONTAINER = (".devcontainer", ".dockerignore")                  # as they are in the checkout
 
@@ -163,6 +164,7 @@ def write(out: Path, root: Path = ROOT) -> list:
     shutil.copy(root / "expected" / "README.md", out / "expected")
     (out / "harness").mkdir()
     for name in HARNESS:
+        (out / "harness" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "harness" / name, out / "harness" / name)
     shutil.copy(STUDENT / "Makefile", out / "Makefile")
     shutil.copy(STUDENT / "gitignore", out / ".gitignore")
