@@ -185,7 +185,7 @@ def _line_of(text: str, case_name: str | None) -> int:
 def _mistake_line(text: str, case_line: int, number: int) -> int:
     """The line of the case's number-th [[case.mistake]] (after its name's line)."""
     start = sum(len(line) + 1 for line in text.split("\n")[:case_line])
-    found = list(re.finditer(r"^\s*\[\[\s*case\.mistake\s*\]\]", text[start:], re.M))
+    found = list(re.finditer(r"^[ \t]*\[\[[ \t]*case\.mistake[ \t]*\]\]", text[start:], re.M))
     if len(found) < number:
         return case_line
     return case_line + text.count("\n", start, start + found[number - 1].start()) + 1
