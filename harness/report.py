@@ -14,7 +14,6 @@ from .i18n import N_, _
 
 MAX_ROWS = 80
 LEGEND = N_("= matched   ! wrong   - missing   + extra   ~ under ...")
-LABEL_WIDTH = 10
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -38,9 +37,15 @@ def expected_outcome(case, verdict) -> str:
     return str(next(v.outcome for v in case.variants if v.name == verdict.result.name))
 
 
+LABELS = (N_("ran:"), N_("stdin:"), N_("problem:"), N_("outcome:"), N_("meaning:"),
+          N_("variant:"), N_("hint:"))
+
+
 def field(label: str, value: str) -> str:
-    """A label (already translated) and its value, the values in one column."""
-    return f"{label:<{LABEL_WIDTH - 1}} {value}"
+    """A label (already translated) and its value, the values in one column: the longest
+    label and 2 spaces (10 characters in English)."""
+    width = max(len(_(name)) for name in LABELS) + 1
+    return f"{label:<{width}} {value}"
 
 
 def rows_text(rows) -> list:
@@ -84,7 +89,7 @@ def failure(case, outcome, verdict, results_file=None) -> str:
     expected = expected_outcome(case, verdict)
     mark = _("ok") if r.outcome_ok else _("WRONG")
     out.append(field(_("outcome:"), _("expected {expected}, got {got}  [{mark}; known from {source}]")
-                     .format(expected=expected, got=outcome.describe(), mark=mark, source=outcome.source)))
+                     .format(expected=expected, got=outcome.describe(), mark=mark, source=_(outcome.source))))
     if not r.outcome_ok:
         out.append(field(_("meaning:"), outcome.explain()))
     if len(verdict.tried) > 1 or r.name:
