@@ -99,7 +99,7 @@ grade: prefix
 	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
 
 grade-all: prefix
-	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade_all --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
 	    $(if $(ROSTER),--roster "$(ROSTER)") $(if $(PREVIOUS),--previous "$(PREVIOUS)") \
 	    $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)"),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)

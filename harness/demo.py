@@ -15,8 +15,7 @@ from . import cases, settings
 from .build import compile_lab
 from .explain import describe
 from .pipeline import check_case
-from .run import Runner
-from .settings import ConfigError
+from .run import session
 from .settings import ROOT
 
 RULE = "=" * 78
@@ -61,13 +60,8 @@ def main(argv) -> int:
         print(f"SEED={config.seed!r}: expected a whole number (a seed printed by an "
               f"earlier run)", file=sys.stderr)
         return 2
-    try:
-        runner = Runner.started(build)
-    except (ConfigError, RuntimeError, OSError) as e:
-        print(f"cannot run the labs: {e}", file=sys.stderr)
-        return 2
     surprises = []
-    try:
+    with session(build) as runner:
         for lab in labs:
             demos = [case for case in lab.cases if case.demo]
             if not demos or (lab.native and sys.platform == "win32"):
@@ -96,8 +90,6 @@ def main(argv) -> int:
                 else:
                     print(f"   NOT as expected: see `make check LAB={lab.name}` for the differences")
                     surprises.append(case.id)
-    finally:
-        runner.stop()
     print(f"\n{RULE}")
     if surprises:
         print(f"{len(surprises)} experiment(s) did not behave as expected: {', '.join(surprises)}")

@@ -358,8 +358,7 @@ def main(argv=None) -> int:
 
     from . import cases
     from .build import compile_lab
-    from .run import Runner
-    from .settings import ConfigError
+    from .run import session
     build = settings.current().build
     seed = args.seed if args.seed is not None else cases.new_seed()
     exe = compile_lab(ROOT / "labs" / "vmsh.c", build)
@@ -373,22 +372,16 @@ def main(argv=None) -> int:
             predictions = read_predictions(args.predictions, len(quiz.steps))
         elif not args.answers:
             predictions = ask(quiz, args.lang)
-    try:
-        runner = Runner.started(build)
-    except (ConfigError, RuntimeError, OSError) as e:
-        print(f"cannot run vmsh: {e}", file=sys.stderr)
-        return 2
-    try:
-        if args.set:
-            for path in quiz_set(args.set, seed, args.out or build / "quiz-set", runner, exe.exe):
-                print(f"wrote {path}")
-            return 0
-        stdout = run_script(runner, exe.exe, quiz.script)
-    except RuntimeError as e:
-        print(e, file=sys.stderr)
-        return 2
-    finally:
-        runner.stop()
+    with session(build, "run vmsh") as runner:
+        try:
+            if args.set:
+                for path in quiz_set(args.set, seed, args.out or build / "quiz-set", runner, exe.exe):
+                    print(f"wrote {path}")
+                return 0
+            stdout = run_script(runner, exe.exe, quiz.script)
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+            return 2
     rules = hints() if args.lang == "en" else RULES_IT
     if args.answers:
         print(show_answers(quiz, stdout, rules, args.lang), end="")

@@ -13,6 +13,7 @@ code you trust).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import shlex
@@ -41,6 +42,21 @@ NATIVE_RESERVED = 256 << 20     # libc, stack reservation and the like, for a na
 
 def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="backslashreplace").replace("\r\n", "\n")
+
+
+@contextlib.contextmanager
+def session(build: Path, what: str = "run the labs", **options):
+    """A started Runner for a command line, stopped when the block ends. When it cannot
+    start (the sandbox, a setting, Wine), says why in one line and exits with status 2."""
+    try:
+        runner = Runner.started(build, **options)
+    except (ConfigError, RuntimeError, OSError) as e:
+        print(f"cannot {what}: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        yield runner
+    finally:
+        runner.stop()
 
 
 def _user_sandbox(limits: Limits, prefix: Path | None, bwrap: Sandbox):
@@ -406,20 +422,15 @@ if __name__ == "__main__":
     parser.add_argument("args", nargs="*")
     options = parser.parse_args()
     build = settings.current().build
-    try:
-        if options.prepare:
-            runner = Runner.from_environment(build, sandboxed=False)
-            runner.prepare()
-        else:
-            runner = Runner.started(build)
-    except (RuntimeError, OSError, ConfigError) as e:
-        print(f"cannot run the labs: {e}", file=sys.stderr)
-        sys.exit(2)
-    if options.exe:
+    if options.prepare:
         try:
+            Runner.from_environment(build, sandboxed=False).prepare()
+        except (RuntimeError, OSError, ConfigError) as e:
+            print(f"cannot run the labs: {e}", file=sys.stderr)
+            sys.exit(2)
+    elif options.exe:
+        with session(build) as runner:
             result = runner.run(Path(options.exe), options.args, sys.stdin.read())
-        finally:
-            runner.stop()
         print(result.stdout, end="")
         print(result.stderr, end="", file=sys.stderr)
         print(f"[{describe(result)}: {meaning(result)}]")
