@@ -105,8 +105,21 @@ class Variant:
     checks: tuple           # expression texts
 
 
+class Named:
+    """What a case and its grade are called: LAB/NAME, and who sees them (Gradescope's word
+    for it). Both have lab, name and hidden."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.lab}/{self.name}"
+
+    @property
+    def visibility(self) -> str:
+        return "after_published" if self.hidden else "visible"
+
+
 @dataclass(frozen=True)
-class Case:
+class Case(Named):
     lab: str
     name: str
     args: tuple
@@ -122,15 +135,6 @@ class Case:
     random_stdin: str | None = None  # "word", "words": stdin is drawn from a seed (with_input)
     seed: int | None = None          # the seed the stdin was drawn from, once it was
     hidden: bool = False             # from EXPECTED_HIDDEN: graded, never shipped
-
-    @property
-    def id(self) -> str:
-        return f"{self.lab}/{self.name}"
-
-    @property
-    def visibility(self) -> str:
-        """Gradescope's word for who sees the result, and when."""
-        return "after_published" if self.hidden else "visible"
 
     def variants_for(self, platform: str) -> tuple:
         return tuple(v for v in self.variants if v.platform in (None, platform))

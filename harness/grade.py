@@ -296,39 +296,50 @@ def parse(argv, klass: bool = False):
     return options
 
 
-def main(argv, runner: Runner | None = None) -> int:
-    """The command line; runner: one already started, which the caller stops."""
-    options = parse(argv)
+def command(name: str, options, runner, body) -> int:
+    """A grading command line: body(setup, the folder given) -> its exit status. A
+    GradingError is said in one line (and, with --results, in a results.json for Gradescope
+    to show) and exits 2; the runner started here is stopped. runner: one already started,
+    which the caller stops."""
     setup = None
     try:
-        target = Path(options.submission or options.labs)
+        target = Path(options.submission or options.all or options.labs)
         if not target.is_dir():
             raise GradingError(f"{target} is not a folder")
         setup = prepare(options, runner)
-        student = target.resolve().name
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-            grade = grade_folder(setup, student, target, options.out, pool,
-                                 notes=bool(options.submission))
-        if options.case:
-            missing = set(options.case) - {c.id for c in grade.cases}
-            if missing:
-                raise GradingError(f"no case {', '.join(sorted(missing))}")
-            grade = only_cases(grade, set(options.case))
-        write_grade(grade, options.out, with_details=True)
-        if options.results:
-            write_atomic(Path(options.results), json.dumps(results_json(grade), indent=1) + "\n")
-        print(text_report(grade, with_details=not options.quiet, every=options.details), end="")
-        print(f"(written: {options.out / 'results.json'}, junit.xml, grade.txt; every run in "
-              f"{options.out / 'cases'})", file=sys.stderr)
-        return 0 if grade.score == grade.max_score else 1
+        return body(setup, target)
     except GradingError as e:
-        print(f"grade: {e}", file=sys.stderr)
+        print(f"{name}: {e}", file=sys.stderr)
         if options.results:
             fail_results(Path(options.results), str(e))
         return 2
     finally:
         if setup is not None and runner is None:
             setup.runner.stop()
+
+
+def grade_one(setup: Setup, target: Path, options) -> int:
+    """The reference labs, or one submission: graded, written, reported."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        grade = grade_folder(setup, target.resolve().name, target, options.out, pool,
+                             notes=bool(options.submission))
+    if options.case:
+        missing = set(options.case) - {c.id for c in grade.cases}
+        if missing:
+            raise GradingError(f"no case {', '.join(sorted(missing))}")
+        grade = only_cases(grade, set(options.case))
+    write_grade(grade, options.out, with_details=True)
+    if options.results:
+        write_atomic(Path(options.results), json.dumps(results_json(grade), indent=1) + "\n")
+    print(text_report(grade, with_details=not options.quiet, every=options.details), end="")
+    print(f"(written: {options.out / 'results.json'}, junit.xml, grade.txt; every run in "
+          f"{options.out / 'cases'})", file=sys.stderr)
+    return 0 if grade.score == grade.max_score else 1
+
+
+def main(argv, runner: Runner | None = None) -> int:
+    options = parse(argv)
+    return command("grade", options, runner, lambda setup, target: grade_one(setup, target, options))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,9 @@ import time
 from pathlib import Path
 
 from . import classreport, gradebook, regrade
-from .grade import GradingError, Setup, grade_lab, parse, prepare
+from .grade import GradingError, Setup, command, grade_lab, parse
 from .grades import Grade
-from .results import fail_results, grades_csv, write_atomic, write_grade
+from .results import grades_csv, write_atomic, write_grade
 from .settings import ROOT
 from .submission import find_sources
 
@@ -107,22 +107,8 @@ def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr)
 def main(argv, runner=None) -> int:
     """The command line; runner: one already started, which the caller stops."""
     options = parse(argv, klass=True)
-    setup = None
-    try:
-        target = Path(options.all)
-        if not target.is_dir():
-            raise GradingError(f"{target} is not a folder")
-        students = students_in(target)
-        setup = prepare(options, runner)
-        return class_main(setup, students, options)
-    except GradingError as e:
-        print(f"grade-all: {e}", file=sys.stderr)
-        if options.results:
-            fail_results(Path(options.results), str(e))
-        return 2
-    finally:
-        if setup is not None and runner is None:
-            setup.runner.stop()
+    return command("grade-all", options, runner,
+                   lambda setup, target: class_main(setup, students_in(target), options))
 
 
 def class_main(setup: Setup, students, options) -> int:

@@ -119,6 +119,9 @@ ONE_MISTAKE = {
 """),
     "wrong_stride": ("mapping", "char *slot = view + (i % slots) * STRIDE;\n        strcpy(slot, word);",
                      "char *slot = view + (i % slots) * 32;\n        strcpy(slot, word);"),
+    # a typo the compiler rejects: boundary costs its points, reserve_commit beside it none
+    "compile_error": ("boundary", "uintptr_t predicted = round_up(image_end, granularity);",
+                      "uintptr_t predicted = round_up(image_end, granularty);"),
 }
 
 

@@ -34,6 +34,7 @@ def test_every_shipped_file_exists():
 
 
 def test_only_settings_reads_the_environment():
+    reading = "os." + "environ"         # spelled so that this file does not read it either
     readers = sorted(p.relative_to(HARNESS_DIR).as_posix() for p in HARNESS_DIR.rglob("*.py")
-                     if "os.environ" in p.read_text(encoding="utf-8"))
-    assert readers == ["settings.py", "tests/test_layout.py"], readers
+                     if reading in p.read_text(encoding="utf-8"))
+    assert readers == ["settings.py"], readers
