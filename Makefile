@@ -65,8 +65,11 @@ $(PREBUILT): $(wildcard labs/*.c labs/lab.h harness/tests/programs/*.c) | $(BUIL
 	$(say) PREBUILD "each lab alone, the self-test programs"
 	$(Q)$(PYTHON) -m harness.build $(JOBS) && touch $@
 
+# LAB=name: that lab's cases, its handouts' captured outputs and its compile alone; the
+# harness's own tests run only without LAB.
 check: prefix all $(if $(LAB),,$(PREBUILT))
-	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
+	$(Q)$(PYTEST) $(if $(LAB),harness/test_labs.py harness/test_handouts.py --lab $(LAB),harness) \
+	    $(if $(XDIST),-n $(XDIST)) $(PYTEST_FLAGS)
 
 # make check on another Debian release (DISTRO=trixie, bookworm, ...), in a debootstrap root
 # of its own cached under $(BUILD)/distro/ (README: Platforms). Needs root; the first run makes
@@ -128,9 +131,10 @@ mutants: prefix all
 	$(Q)$(PYTHON) -m harness.mutants --jobs $(JOBS) $(if $(LAB),--lab $(LAB))
 
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
-# the harness, a student Makefile, README and GitHub Classroom workflow.
+# the harness, a student Makefile, README and GitHub Classroom workflow. A starter whose labs
+# were edited is not overwritten (FORCE=1 does), and make clean keeps it.
 starter:
-	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter
+	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter $(if $(filter 1,$(FORCE)),--force)
 
 # Gradescope's autograder: setup.sh, run_autograder, the harness and the cases (hidden ones
 # too, with EXPECTED_HIDDEN=dir); no solution.
