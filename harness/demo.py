@@ -14,7 +14,7 @@ import textwrap
 from . import cases, settings
 from .build import compile_lab
 from .explain import describe
-from .pipeline import check_case
+from .pipeline import check_cases, invocation
 from .run import session
 from .settings import ROOT
 
@@ -72,24 +72,30 @@ def main(argv) -> int:
                 print(f"{lab.name}.c does not compile:\n{exe.message}")
                 surprises.append(f"{lab.name}: does not compile")
                 continue
-            for case in demos:
+            runs = {}               # invocation -> the cases that read its run, in order
+            for done in check_cases(demos, exe.exe, runner, seed, lab.native):
+                runs.setdefault(invocation(done.case, seed), []).append(done)
+            for same in runs.values():  # a run shown once, however many cases read it
                 print()
-                print(wrap("watch: ", case.demo))
-                done = check_case(case, exe.exe, runner, seed, lab.native)
-                case, outcome, verdict = done.case, done.outcome, done.verdict
-                print(shell_line(case, outcome))
+                for done in same:
+                    print(wrap("watch: ", done.case.demo))
+                outcome = same[0].outcome
+                print(shell_line(same[0].case, outcome))
                 print(outcome.stdout, end="" if outcome.stdout.endswith("\n") or not outcome.stdout else "\n")
                 if outcome.stderr:
                     print(outcome.stderr, end="" if outcome.stderr.endswith("\n") else "\n")
                 print(how_it_ended(outcome))
-                if verdict.passed:
-                    variant = f" (the {verdict.variant} behaviour)" if verdict.variant else ""
-                    print(f"   as expected{variant}")
-                    if case.lesson:
-                        print(wrap("what happened: ", case.lesson))
-                else:
-                    print(f"   NOT as expected: see `make check LAB={lab.name}` for the differences")
-                    surprises.append(case.id)
+                for done in same:
+                    if done.passed:
+                        variant = done.verdict.variant
+                        print(f"   as expected{f' (the {variant} behaviour)' if variant else ''}"
+                              + (f": {done.case.name}" if len(same) > 1 else ""))
+                        if done.case.lesson:
+                            print(wrap("what happened: ", done.case.lesson))
+                    else:
+                        print(f"   NOT as expected ({done.case.name}): see `make check "
+                              f"LAB={lab.name}` for the differences")
+                        surprises.append(done.case.id)
     print(f"\n{RULE}")
     if surprises:
         print(f"{len(surprises)} experiment(s) did not behave as expected: {', '.join(surprises)}")
