@@ -36,7 +36,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export ARCH CC32
 
 .PHONY: all run check check-distro bench grade grade-all similarity starter gradescope mutants deps clean help prefix handouts quiz quiz-set
-all: $(EXES)
+all: $(EXES) $(LOCALE)
 
 $(BUILD)/i686/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC32 $@

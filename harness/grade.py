@@ -34,9 +34,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cases, report, settings
+from . import cases, hints, report, settings
 from .build import compile_submission, toolchain
 from .explain import EXPLANATIONS, meaning
+from .i18n import _, pick
 from .grades import FAILED, NOT_RUN, PASSED, CaseGrade, Grade, LabGrade, only_cases
 from .report import cut as _cut, first_error, last_said, one_line as _one_line, reason_of
 from .results import fail_results, results_json, text_report, write_atomic, write_grade
@@ -76,8 +77,8 @@ def grading_flags(native: bool) -> list:
 def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:
     """A case grading decided without running it: label is "missing", "did_not_compile"
     or "not_run"."""
-    return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, case.hint, output,
-                     case.hidden, None, None, label, EXPLANATIONS[label])
+    return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, hints.choose(case),
+                     output, case.hidden, None, None, label, _(EXPLANATIONS[label]))
 
 
 def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> LabGrade:
@@ -88,11 +89,11 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
     started = time.monotonic()
 
     def done(problem, message, graded, warnings=""):
-        return LabGrade(lab.name, lab.title, lab.order, problem, message, tuple(graded),
+        return LabGrade(lab.name, pick(lab.title, lab.title_it), lab.order, problem, message, tuple(graded),
                         time.monotonic() - started, warnings)
 
     if source is None:
-        reason = f"{lab.name}.c is missing from the submission{missing_note}"
+        reason = _("{lab}.c is missing from the submission").format(lab=lab.name) + missing_note
         return done("missing", reason, [_not_run(c, "missing", reason, reason) for c in lab.cases])
     try:
         built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
@@ -103,18 +104,21 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         if source.refused:
             reason = message = source.refused
         else:
-            reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
+            reason = _("{lab}.c does not compile: {error}").format(lab=lab.name,
+                                                                   error=first_error(built.message))
             message = f"$ {' '.join(built.command)}\n{built.message}"
         return done(built.problem, message,
-                    [_not_run(c, built.problem, reason, f"{lab.name}.c does not compile:\n{message}")
+                    [_not_run(c, built.problem, reason,
+                              _("{lab}.c does not compile:").format(lab=lab.name) + f"\n{message}")
                      for c in lab.cases])
     status, graded = {}, []
     for case in lab.cases:
         if case.parent is not None and status.get(case.parent) != PASSED:
-            why = "failed" if status.get(case.parent) == FAILED else "was not run"
-            reason = f"not run: needs {case.parent}, which {why}"
+            reason = (_("not run: needs {parent}, which failed") if status.get(case.parent) == FAILED
+                      else _("not run: needs {parent}, which was not run")).format(parent=case.parent)
             graded.append(_not_run(case, "not_run", reason,
-                                   f"{reason}: it only counts once {case.parent} passes"))
+                                   reason + _(": it only counts once {parent} passes").format(
+                                       parent=case.parent)))
             status[case.name] = NOT_RUN
             continue
         try:
@@ -123,24 +127,27 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         case, outcome, verdict = checked.case, checked.outcome, checked.verdict
+        hint = hints.choose(case, outcome, verdict)
         wrong = verdict.result is not None and not verdict.result.outcome_ok
         named = dict(outcome=outcome.label, meaning=meaning(outcome), outcome_wrong=wrong,
                      said=last_said(outcome) if wrong else "")
         record = checked.record.relative_to(out)
         if verdict.passed:
-            text = "passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
+            text = _("passed") + (_(" (the {variant} behaviour)").format(variant=verdict.variant)
+                                  if verdict.variant else "")
             if case.seed is not None:
                 text += "\n" + report.stdin_line(case)
             graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",
-                                    case.hint, text, case.hidden, case.seed, str(record), **named))
+                                    hint, text, case.hidden, case.seed, str(record), **named))
         else:
             text = _cut(report.failure(case, outcome, verdict), OUTPUT_LIMIT)
             reason = _one_line(reason_of(case, outcome, verdict))
             if case.seed is not None:
-                reason = f"{_cut(reason, REASON_LIMIT - 30)} (the word sent: {case.stdin.split()[0]!r})"
+                reason = _cut(reason, REASON_LIMIT - 30) + \
+                    _(" (the word sent: {word!r})").format(word=case.stdin.split()[0])
             graded.append(CaseGrade(case.lab, case.name, 0, case.points, FAILED,
                                     _cut(reason, REASON_LIMIT),
-                                    case.hint, text, case.hidden, case.seed, str(record), **named))
+                                    hint, text, case.hidden, case.seed, str(record), **named))
         status[case.name] = graded[-1].status
     return done("", "", graded, built.message)
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .cases import Named
+from .i18n import N_
 
-PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+PASSED, FAILED, NOT_RUN = N_("passed"), N_("failed"), N_("not run")   # as results.json has them
 COMPILE_PROBLEMS = ("did_not_compile", "program_too_large")     # a lab with no program to run
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import sandbox_user, settings, wine as wine_mod
 from .explain import describe, meaning
+from .i18n import N_
 from .outcome import Outcome, classify
 from .sandbox import Job, Sandbox, SandboxUnavailable, find_bwrap
 from .settings import ConfigError, Limits, mib
@@ -405,12 +406,12 @@ class Runner:
         limits = self.limits
         cpu = limits.cpu_for(timeout)
         if hit == "time":
-            return dict(kind="timeout", source="timeout", limit="time", limit_value=f"{timeout:g} s")
+            return dict(kind="timeout", source=N_("timeout"), limit="time", limit_value=f"{timeout:g} s")
         if hit == "processes":
-            return dict(kind="limit", source="process count", limit="processes",
+            return dict(kind="limit", source=N_("process count"), limit="processes",
                         limit_value=f"{limits.processes} processes")
         if cut:
-            return dict(kind="output_cut", source="output limit", limit="output",
+            return dict(kind="output_cut", source=N_("output limit"), limit="output",
                         limit_value=mib(limits.output))
         if killed_for_cpu(status, cpu_used, cpu, bwrap):
             return dict(kind="limit", source=f"SIGXCPU/SIGKILL after {cpu_used:.1f} s of CPU",

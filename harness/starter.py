@@ -33,7 +33,8 @@ STUDENT = Path(__file__).resolve().parent / "student"     # the files only the s
 PIPELINE = ("__init__.py", "settings.py", "ntstatus.py", "cases.py", "pattern.py", "expr.py",
             "match.py", "submission.py", "build.py", "outcome.py", "explain.py", "sandbox.py",
             "sandbox_user.py", "watch.py", "wine.py", "run.py", "report.py", "pipeline.py",
-            "grades.py", "results.py", "grade.py")
+            "grades.py", "results.py", "grade.py", "hints.py", "i18n.py",
+            "locale/it/LC_MESSAGES/vmlabs.po")
 HARNESS = (*PIPELINE, "demo.py", "deps.sh")
 
 CONTAINER = (".devcontainer", ".dockerignore")                  # as they are in the checkout
@@ -186,6 +187,7 @@ def write(out: Path, root: Path = ROOT, force: bool = False) -> list:
     shutil.copy(root / "expected" / "README.md", out / "expected")
     (out / "harness").mkdir()
     for name in HARNESS:
+        (out / "harness" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "harness" / name, out / "harness" / name)
     shutil.copy(STUDENT / "Makefile", out / "Makefile")
     shutil.copytree(root / "mk", out / "mk")        # the rules both Makefiles share

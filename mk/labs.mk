@@ -69,6 +69,15 @@ $(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c | $(BUILD)/.dir
 $(BUILD)/.dir:
 	$(Q)mkdir -p $(BUILD) && touch $@
 
+# The harness's words in Italian (VMLABS_LANG=it, or an Italian LANG): the catalogue
+# harness/locale/it/LC_MESSAGES/vmlabs.po compiled for gettext, when msgfmt is installed (make
+# deps installs it); without it the harness reads the .po itself (harness/i18n.py).
+LOCALE_MO := $(BUILD)/locale/it/LC_MESSAGES/vmlabs.mo
+LOCALE := $(if $(shell command -v msgfmt 2>/dev/null),$(LOCALE_MO))
+$(LOCALE_MO): harness/locale/it/LC_MESSAGES/vmlabs.po | $(BUILD)/.dir
+	$(say) MSGFMT $@
+	$(Q)mkdir -p $(@D) && msgfmt --check -o $@ $<
+
 # The private Wine prefix, created once (about 10 s).
 PREFIX := $(BUILD)/wineprefix/system.reg
 prefix: $(if $(RUNNER),$(PREFIX))

@@ -35,7 +35,7 @@ def test_a_good_file_loads(tmp_path):
 
 # A mistake in a case file, as the edit that makes it (of GOOD, or of TWO below), and what the
 # message must say: the file and line, the case, what is wrong.
-MISTAKES = {
+FILE_MISTAKES = {
     "broken_toml": ("GOOD", 'name = "one"', 'name = "one', ["demo.toml:4: not valid TOML"]),
     "unknown_key": ("GOOD", "checks", "chekcs",
                     ["demo.toml:4: case one: unknown key(s) chekcs", "checks"]),
@@ -49,9 +49,9 @@ MISTAKES = {
 }
 
 
-@pytest.mark.parametrize("mistake", MISTAKES)
+@pytest.mark.parametrize("mistake", FILE_MISTAKES)
 def test_a_mistake_in_a_case_file_is_named(tmp_path, mistake):
-    base, old, new, said = MISTAKES[mistake]
+    base, old, new, said = FILE_MISTAKES[mistake]
     text = {"GOOD": GOOD, "TWO": TWO}[base]
     assert text.count(old) >= 1, f"{mistake}: {base} no longer holds {old!r}"
     message = error_of(tmp_path, text.replace(old, new, 1))
@@ -111,3 +111,64 @@ def test_hidden_cases_follow_the_public_ones(tmp_path):
     (tmp_path / "hidden" / "other.toml").write_text(GOOD)
     with pytest.raises(CaseError, match="no lab 'other'"):
         load_all(tmp_path / "public", hidden=tmp_path / "hidden")
+
+
+MISTAKES = GOOD + '''hint = "the general hint"
+hint_it = "il consiglio generale"
+
+[[case.mistake]]
+differs = "PAGE_READONLY"
+hint = "the protection"
+it = "la protezione"
+
+[[case.mistake]]
+outcome = "access violation writing"
+seen = "MEM_RESERVE"
+hint = "commit it"
+it = "impegnatela"
+'''
+
+
+def test_mistakes_load_with_their_conditions(tmp_path):
+    [case] = load_lab(write(tmp_path, MISTAKES)).cases
+    assert [(m.differs, m.seen, str(m.outcome) if m.outcome else None, m.hint, m.it)
+            for m in case.mistakes] == [
+        ("PAGE_READONLY", None, None, "the protection", "la protezione"),
+        (None, "MEM_RESERVE", "access violation writing", "commit it", "impegnatela")]
+    assert (case.hint, case.hint_it) == ("the general hint", "il consiglio generale")
+
+
+@pytest.mark.parametrize("edit, line, message", [
+    (('seen = "MEM_RESERVE"\n', 'seem = "MEM_RESERVE"\n'), 17, "mistake 2: unknown key(s) seem"),
+    (('differs = "PAGE_READONLY"\n', ''), 12, "mistake 1: needs a condition: outcome, seen, differs"),
+    (('outcome = "access violation writing"', 'outcome = "access violation scribbling"'), 17,
+     "mistake 2: outcome 'access violation scribbling' is not one of"),
+    (('hint = "commit it"\n', ''), 17, "mistake 2: needs hint"),
+    (('differs = "PAGE_READONLY"', 'differs = ""'), 12, "mistake 1: differs must be a non-empty string"),
+    (('hint = "the general hint"\nhint_it = "il consiglio generale"\n', ''), 4,
+     "a case with [[case.mistake]] needs its own hint too"),
+    (('hint = "the general hint"\nhint_it', 'hint_it'), 4, "hint_it without hint"),
+], ids=["unknown key", "no condition", "bad outcome", "no hint", "empty text", "no general hint",
+        "Italian alone"])
+def test_a_bad_mistake_names_its_line(tmp_path, edit, line, message):
+    text = MISTAKES.replace(*edit)
+    assert text != MISTAKES
+    assert f"demo.toml:{line}: case one: {message}" in error_of(tmp_path, text)
+
+
+def test_every_case_speaks_italian():
+    """Every lab's title, every hint, demo and lesson of a case, and every mistake's hint in
+    expected/ has its Italian: a student reading Italian never meets an English hint."""
+    from pathlib import Path
+    from .. import cases
+    missing = []
+    for lab in cases.load_all(Path(__file__).resolve().parents[2] / "expected"):
+        if not lab.title_it:
+            missing.append(f"{lab.path}: title_it")
+        for case in lab.cases:
+            for key in ("hint", "demo", "lesson"):
+                if getattr(case, key) and not getattr(case, f"{key}_it"):
+                    missing.append(f"{case.where}: case {case.name}: {key}_it")
+            missing += [f"{case.where}: case {case.name}: mistake {i}: it"
+                        for i, m in enumerate(case.mistakes, 1) if not m.it]
+    assert not missing, f"{len(missing)} text(s) without Italian:\n" + "\n".join(missing)

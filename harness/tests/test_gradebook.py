@@ -113,8 +113,8 @@ def test_feedback_has_the_table_and_hints_and_no_path(graded):
     work, out, first = graded
     text = (out.with_name("grade.previous") / "bob" / "feedback.txt").read_text()
     assert text.startswith(f'vmlabs: =HYPERLINK("http://evil"): {BOB}/{FULL}')
-    assert "commit_then_write" in text and "hint: commit the reserved page" in text
-    assert re.search(r"^reserve_commit/commit_then_write: expected exit 0, got access violation.*\n  hint: commit the reserved page before writing to it \(VirtualAlloc, MEM_COMMIT\)", text, re.M)
+    assert "commit_then_write" in text and "hint: the page is still only reserved" in text
+    assert re.search(r"^reserve_commit/commit_then_write: expected exit 0, got access violation.*\n  hint: the page is still only reserved \(MEM_RESERVE\) when the word is written: commit it first", text, re.M)
     assert f"Score: {BOB}/{FULL}" in text
     for grade_dir in (out, out.with_name("grade.previous")):
         for path in grade_dir.glob("*/feedback.txt"):
