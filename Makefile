@@ -1,37 +1,15 @@
 # vmlabs - Windows virtual memory, one experiment per lab.   `make help` lists the verbs.
 #
-# Adding a lab never touches this file: labs/NAME.c is built into build/NAME.exe with
-# MinGW-w64, or, when expected/NAME.toml says `native = true`, into build/NAME with the
-# host compiler. Everything generated goes under build/.
+# Adding a lab never touches this file. Building the labs, the Wine prefix, deps, run-LAB and
+# clean are mk/labs.mk's, shared with the students' Makefile (harness/student/Makefile).
 
-.DELETE_ON_ERROR:
-.SUFFIXES:
-MAKEFLAGS += --no-builtin-rules
-
-BUILD ?= build
-ifeq ($(origin CC),default)
-ifeq ($(OS),Windows_NT)
-CC := gcc
-else
-CC := x86_64-w64-mingw32-gcc
-endif
-endif
 CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror
-HOSTCC ?= gcc
-HOSTCFLAGS ?= $(CFLAGS)
+include mk/labs.mk
+
 ARCH ?= x86_64
 CC32 ?= i686-w64-mingw32-gcc
-ifeq ($(OS),Windows_NT)
-RUNNER ?=
-PYTHON ?= python
-else
-RUNNER ?= wine
-PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
-endif
 PYTEST ?= $(PYTHON) -m pytest
 PYTEST_FLAGS ?=
-LAB ?=
-ARGS ?=
 # Grading (README: For instructors). SEED, TIMEOUT and EXPECTED_HIDDEN reach the harness
 # through the environment: make passes command-line variables on.
 SUBMISSION ?=
@@ -44,56 +22,21 @@ ASSIGNMENT ?=
 
 # JOBS: how many at once, everywhere: compiles (make -j), make check's workers (pytest-xdist)
 # and the labs grade and grade-all run at once. Default: one per core; JOBS=1: one at a time.
-# Never make -j around run-LAB, which reads your terminal.
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Never make -j around run-LAB, which reads your terminal. (JOBS's default is in mk/labs.mk.)
 ifeq ($(filter run-% quiz,$(MAKECMDGOALS)),)
 MAKEFLAGS += -j$(JOBS)
 endif
 
-# V=1 shows the commands.
-ifeq ($(V),1)
-Q :=
-say := @true
-else
-Q := @
-say := @printf '  %-7s %s\n'
-endif
-
-LABS := $(sort $(basename $(notdir $(wildcard labs/*.c))))
-NATIVE_LABS := $(sort $(basename $(notdir $(shell grep -l '^native *= *true' expected/*.toml 2>/dev/null))))
-WINDOWS_LABS := $(filter-out $(NATIVE_LABS),$(LABS))
-ifeq ($(OS),Windows_NT)
-NATIVE_LABS :=
-endif
-EXES := $(WINDOWS_LABS:%=$(BUILD)/%.exe) $(NATIVE_LABS:%=$(BUILD)/%)
 ifeq ($(ARCH),i686)
 EXES += $(WINDOWS_LABS:%=$(BUILD)/i686/%.exe) $(WINDOWS_LABS:%=$(BUILD)/i686-laa/%.exe)
 endif
 PREBUILT := $(BUILD)/.prebuilt
 
-# What the harness needs to build and run exactly what make builds, and how it runs them:
-# SANDBOX=0 runs without bwrap (only code you trust), SANDBOX=user as a user of its own (root,
-# where bwrap cannot start: chosen by itself when grading there); TIMEOUT (s, at most, for any case),
-# CPUTIME (s), MEMORY, PROCS, OUTPUT, SCRATCH (sizes: 64M, 1G) are the limits of a run.
-export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
-export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
-
-# The harness's words in Italian (VMLABS_LANG=it, or an Italian LANG): the catalogue
-# harness/locale/it/LC_MESSAGES/vmlabs.po compiled for gettext, when msgfmt is installed (make
-# deps installs it); without it the harness reads the .po itself (harness/i18n.py).
-LOCALE_MO := $(BUILD)/locale/it/LC_MESSAGES/vmlabs.mo
-LOCALE := $(if $(shell command -v msgfmt 2>/dev/null),$(LOCALE_MO))
-$(LOCALE_MO): harness/locale/it/LC_MESSAGES/vmlabs.po | $(BUILD)/.dir
-	$(say) MSGFMT $@
-	$(Q)mkdir -p $(@D) && msgfmt --check -o $@ $<
+# Also for the harness: the 32-bit builds (make check ARCH=i686).
+export ARCH CC32
 
 .PHONY: all run check check-distro bench grade grade-all similarity starter gradescope mutants deps clean help prefix handouts quiz quiz-set
 all: $(EXES) $(LOCALE)
-
-
-$(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
-	$(say) CC $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/i686/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC32 $@
@@ -103,37 +46,13 @@ $(BUILD)/i686-laa/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC32 $@
 	$(Q)mkdir -p $(@D) && $(CC32) $(CFLAGS) -Wl,--large-address-aware -o $@ $<
 
-$(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c | $(BUILD)/.dir
-	$(say) HOSTCC $@
-	$(Q)$(HOSTCC) $(HOSTCFLAGS) -o $@ $<
-
-$(BUILD)/.dir:
-	$(Q)mkdir -p $(BUILD) && touch $@
-
-# The private Wine prefix, created once (about 10 s).
-PREFIX := $(BUILD)/wineprefix/system.reg
-prefix: $(if $(RUNNER),$(PREFIX))
-$(PREFIX): | $(BUILD)/.dir
-	$(Q)$(PYTHON) -m harness.run --prepare
-
 # run and check install what is missing first; the builds wait for that.
 ifneq ($(filter run run-% check bench grade grade-all mutants prefix quiz quiz-set,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
-deps:
-	$(Q)sh harness/deps.sh
-
 run: prefix all
 	$(Q)$(PYTHON) -m harness.demo $(LAB)
-
-run-%: prefix
-	$(Q)test -f labs/$*.c || { echo "no lab named $*; the labs are: $(LABS)" >&2; exit 2; }
-	$(Q)$(MAKE) --no-print-directory $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe)
-	$(Q)$(if $(filter $*,$(NATIVE_LABS)),,WINEPREFIX="$(abspath $(BUILD))/wineprefix" WINEDEBUG=-all \
-	    WINEDLLOVERRIDES="winedbg.exe=d;mscoree=d;mshtml=d" $(RUNNER)) \
-	    $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe) $(ARGS); \
-	    echo "[$* exited with status $$?]"
 
 # pytest-xdist, when installed, spreads the checks over JOBS workers (not for one LAB); not
 # with SANDBOX=0, where the runs share one wineserver that the first worker to end would stop.
@@ -146,8 +65,11 @@ $(PREBUILT): $(wildcard labs/*.c labs/lab.h harness/tests/programs/*.c) | $(BUIL
 	$(say) PREBUILD "each lab alone, the self-test programs"
 	$(Q)$(PYTHON) -m harness.build $(JOBS) && touch $@
 
+# LAB=name: that lab's cases, its handouts' captured outputs and its compile alone; the
+# harness's own tests run only without LAB.
 check: prefix all $(if $(LAB),,$(PREBUILT))
-	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
+	$(Q)$(PYTEST) $(if $(LAB),harness/test_labs.py harness/test_handouts.py --lab $(LAB),harness) \
+	    $(if $(XDIST),-n $(XDIST)) $(PYTEST_FLAGS)
 
 # make check on another Debian release (DISTRO=trixie, bookworm, ...), in a debootstrap root
 # of its own cached under $(BUILD)/distro/ (README: Platforms). Needs root; the first run makes
@@ -180,7 +102,7 @@ grade: prefix
 	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
 
 grade-all: prefix
-	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade_all --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
 	    $(if $(ROSTER),--roster "$(ROSTER)") $(if $(PREVIOUS),--previous "$(PREVIOUS)") \
 	    $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)"),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
@@ -209,18 +131,15 @@ mutants: prefix all
 	$(Q)$(PYTHON) -m harness.mutants --jobs $(JOBS) $(if $(LAB),--lab $(LAB))
 
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
-# the harness, a student Makefile, README and GitHub Classroom workflow.
+# the harness, a student Makefile, README and GitHub Classroom workflow. A starter whose labs
+# were edited is not overwritten (FORCE=1 does), and make clean keeps it.
 starter:
-	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter
+	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter $(if $(filter 1,$(FORCE)),--force)
 
 # Gradescope's autograder: setup.sh, run_autograder, the harness and the cases (hidden ones
 # too, with EXPECTED_HIDDEN=dir); no solution.
 gradescope:
 	$(Q)$(PYTHON) -m harness.gradescope $(BUILD)/gradescope
-
-clean:
-	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
-	rm -rf $(BUILD)
 
 help:
 	@echo "vmlabs: Windows virtual memory labs (README.md explains them)"
@@ -239,7 +158,9 @@ help:
 	@echo "  make quiz           predict a random vmsh script step by step, then run it (SEED=n,"
 	@echo "                      ANSWERS=1 shows the answers, PREDICTIONS=file, QUIZ_LANG=it)"
 	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
-	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
+	@echo "  make starter        your copy of the labs to solve, TODOs for the lecture's calls"
+	@echo "                      -> $(BUILD)/starter/ (README.md: Students start here)"
+	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results), not a starter"
 	@echo ""
 	@echo "for instructors (README.md, For instructors):"
 	@echo "  make grade          grade the reference labs: points per case, Score: X/Y"
@@ -263,4 +184,4 @@ help:
 	@echo "             without (only code you trust); SANDBOX=user as a user of its own (root)"
 	@echo "  limits:    TIMEOUT=(each case's, 10 s) CPUTIME=(timeout + 1 s) MEMORY=1G PROCS=32"
 	@echo "             OUTPUT=1M SCRATCH=64M, per run (README: The sandbox)"
-	@echo "  labs:      $(LABS)"
+	@echo "  labs, in lecture order: $(shell $(PYTHON) -m harness.cases --labs 2>/dev/null)"

@@ -3,7 +3,7 @@
 Each generated student hands in every lab: the reference source with a comment of its own
 at the end, so no two students' files are the same and the compile cache (one compile per
 distinct file) never serves one student with another's build, as in a real class. Each
-class is graded by the command `make grade-all` runs (python3 -m harness.grade --all),
+class is graded by the command `make grade-all` runs (python3 -m harness.grade_all --all),
 sandboxed as always, in a build folder of its own (an empty compile cache; the Wine prefix
 borrowed from this checkout's build/), with a fixed seed. A measurement counts only when
 every student got full marks: a fast grading that graded wrong is not a figure.
@@ -14,15 +14,15 @@ worker and then with 2 (on 2 cores some 16 and 8 minutes).
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from . import settings
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = (4, 8, 16)
 WORKERS = (1, 2)
 GOAL_STUDENTS, GOAL_SECONDS = 100, 180
@@ -30,7 +30,7 @@ SEED = "1"
 
 
 def sizes() -> list:
-    text = os.environ.get("BENCH_CLASS") or " ".join(map(str, SIZES))
+    text = settings.current().bench_class or " ".join(map(str, SIZES))
     try:
         found = sorted({int(word) for word in text.split()})
     except ValueError:
@@ -61,10 +61,9 @@ def grade_class(students: int, jobs: int, labs, prefix: Path) -> float:
         build.mkdir()
         (build / "wineprefix").symlink_to(prefix.resolve())
         out = folder / "grade"
-        command = [sys.executable, "-m", "harness.grade", "--all", str(folder / "class"),
+        command = [sys.executable, "-m", "harness.grade_all", "--all", str(folder / "class"),
                    "--jobs", str(jobs), "--seed", SEED, "--build", str(build), "--out", str(out)]
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("EXPECTED_HIDDEN", "SEED", "JOBS", "TIMEOUT", "LAB")}
+        env = settings.environ(drop=("EXPECTED_HIDDEN", "SEED", "JOBS", "TIMEOUT", "LAB"))
         started = time.monotonic()
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.monotonic() - started

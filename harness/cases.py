@@ -6,7 +6,6 @@ The format is described in expected/README.md. Every error names the file and th
 from __future__ import annotations
 
 import math
-import os
 import random
 import re
 import string
@@ -18,7 +17,7 @@ try:
 except ModuleNotFoundError:     # Python 3.10 (Ubuntu 22.04, Gradescope's image): the same parser
     import tomli as tomllib
 
-from . import expr
+from . import expr, ntstatus, settings
 from .pattern import PatternError, capture_names, compile_block
 
 LAB_KEYS = {"title", "title_it", "order", "native", "case"}
@@ -34,14 +33,7 @@ PLATFORMS = ("wine", "windows", "linux")
 PREDEFINED = {"input", "fault_address", "exit_code"}
 
 # Outcome words -> exception codes (NTSTATUS), for `outcome = "..."`.
-EXCEPTIONS = {
-    "access violation": 0xC0000005,
-    "guard page": 0x80000001,
-    "stack overflow": 0xC00000FD,
-    "divide by zero": 0xC0000094,
-    "illegal instruction": 0xC000001D,
-    "privileged instruction": 0xC0000096,
-}
+EXCEPTIONS = ntstatus.BY_WORD
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
 RANDOM_KINDS = ("word", "words")   # stdin = { random = "word" }: one word; "words": three
@@ -118,6 +110,19 @@ class Variant:
     checks: tuple           # expression texts
 
 
+class Named:
+    """What a case and its grade are called: LAB/NAME, and who sees them (Gradescope's word
+    for it). Both have lab, name and hidden."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.lab}/{self.name}"
+
+    @property
+    def visibility(self) -> str:
+        return "after_published" if self.hidden else "visible"
+
+
 @dataclass(frozen=True)
 class Mistake:
     """A hint for one mistake, and the conditions that tell it happened (all must hold)."""
@@ -129,7 +134,7 @@ class Mistake:
 
 
 @dataclass(frozen=True)
-class Case:
+class Case(Named):
     lab: str
     name: str
     args: tuple
@@ -149,15 +154,6 @@ class Case:
     demo_it: str | None = None
     lesson_it: str | None = None
     mistakes: tuple = ()             # Mistake: the hint for the mistake made (harness/hints.py)
-
-    @property
-    def id(self) -> str:
-        return f"{self.lab}/{self.name}"
-
-    @property
-    def visibility(self) -> str:
-        """Gradescope's word for who sees the result, and when."""
-        return "after_published" if self.hidden else "visible"
 
     def variants_for(self, platform: str) -> tuple:
         return tuple(v for v in self.variants if v.platform in (None, platform))
@@ -264,7 +260,7 @@ def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
 def timeout_cap(env=None) -> float:
     """TIMEOUT from make or the environment: at most this many seconds for any case (as
     grading reads it too); infinity when not set."""
-    text = (os.environ if env is None else env).get("TIMEOUT") or ""
+    text = (settings.current().timeout if env is None else env.get("TIMEOUT")) or ""
     if not text:
         return math.inf
     try:
@@ -445,3 +441,15 @@ def add_hidden(labs, directory: Path, only=(), cap: float = math.inf) -> list:
         _, extra = _read_cases(path, lab.name, lab.cases, hidden=True, cap=cap)
         by_name[lab.name] = replace(lab, cases=lab.cases + extra)
     return [by_name[lab.name] for lab in labs]
+
+
+if __name__ == "__main__":
+    # make: which labs are Linux programs (--native), or every lab in lecture order (--labs).
+    import sys
+    if sys.argv[1:] not in (["--native"], ["--labs"]):
+        sys.exit("usage: python3 -m harness.cases --native | --labs")
+    try:
+        labs = load_all(settings.EXPECTED)
+    except CaseError as e:
+        sys.exit(str(e))         # make check says it again, where it is read
+    print("\n".join(lab.name for lab in labs if lab.native or sys.argv[1] == "--labs"))

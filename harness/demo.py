@@ -7,18 +7,18 @@ lecture says. Exit 0 when every experiment behaved as expected, 1 otherwise.
 """
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import textwrap
-from pathlib import Path
 
-from . import cases, match
+from . import cases, settings
 from .build import compile_lab
+from .explain import describe
 from .i18n import _, pick
-from .run import ConfigError, Runner
+from .pipeline import check_cases, invocation
+from .run import session
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RULE = "=" * 78
 
 
@@ -37,7 +37,7 @@ def wrap(label: str, text: str) -> str:
 
 
 def how_it_ended(outcome) -> str:
-    text = f"-> {outcome.describe()}"
+    text = f"-> {describe(outcome)}"
     if outcome.kind == "exception" and outcome.platform == "wine":
         text += "\n   " + _("(under Wine the exit status shows only the low byte of {code}: {low})").format(
             code=f"0x{outcome.code:08X}", low=outcome.code & 0xFF)
@@ -45,7 +45,8 @@ def how_it_ended(outcome) -> str:
 
 
 def main(argv) -> int:
-    build = Path(os.environ.get("BUILD") or ROOT / "build")
+    config = settings.current()
+    build = config.build
     try:
         labs = cases.load_all(ROOT / "expected", tuple(argv))
     except cases.CaseError as e:
@@ -56,18 +57,13 @@ def main(argv) -> int:
               f"{' '.join(lab.name for lab in cases.load_all(ROOT / 'expected'))}", file=sys.stderr)
         return 2
     try:
-        seed = int(os.environ["SEED"]) if os.environ.get("SEED") else cases.new_seed()
+        seed = int(config.seed) if config.seed else cases.new_seed()
     except ValueError:
-        print(f"SEED={os.environ['SEED']!r}: expected a whole number (a seed printed by an "
+        print(f"SEED={config.seed!r}: expected a whole number (a seed printed by an "
               f"earlier run)", file=sys.stderr)
         return 2
-    try:
-        runner = Runner.started(build)
-    except (ConfigError, RuntimeError, OSError) as e:
-        print(f"cannot run the labs: {e}", file=sys.stderr)
-        return 2
     surprises = []
-    try:
+    with session(build) as runner:
         for lab in labs:
             demos = [case for case in lab.cases if case.demo]
             if not demos or (lab.native and sys.platform == "win32"):
@@ -78,29 +74,31 @@ def main(argv) -> int:
                 print(_("{lab}.c does not compile:").format(lab=lab.name) + f"\n{exe.message}")
                 surprises.append(f"{lab.name}: " + _("does not compile"))
                 continue
-            for case in demos:
-                case = cases.with_input(case, seed)
+            runs = {}               # invocation -> the cases that read its run, in order
+            for done in check_cases(demos, exe.exe, runner, seed, lab.native):
+                runs.setdefault(invocation(done.case, seed), []).append(done)
+            for same in runs.values():  # a run shown once, however many cases read it
                 print()
-                print(wrap(_("watch: "), pick(case.demo, case.demo_it)))
-                outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
-                print(shell_line(case, outcome))
+                for done in same:
+                    print(wrap(_("watch: "), pick(done.case.demo, done.case.demo_it)))
+                outcome = same[0].outcome
+                print(shell_line(same[0].case, outcome))
                 print(outcome.stdout, end="" if outcome.stdout.endswith("\n") or not outcome.stdout else "\n")
                 if outcome.stderr:
                     print(outcome.stderr, end="" if outcome.stderr.endswith("\n") else "\n")
                 print(how_it_ended(outcome))
-                verdict = match.judge(case, outcome)
-                if verdict.passed:
-                    variant = _(" (the {variant} behaviour)").format(variant=verdict.variant) \
-                        if verdict.variant else ""
-                    print("   " + _("as expected") + variant)
-                    if case.lesson:
-                        print(wrap(_("what happened: "), pick(case.lesson, case.lesson_it)))
-                else:
-                    print("   " + _("NOT as expected: see `make check LAB={lab}` for the differences")
-                          .format(lab=lab.name))
-                    surprises.append(case.id)
-    finally:
-        runner.stop()
+                for done in same:
+                    if done.passed:
+                        variant = _(" (the {variant} behaviour)").format(variant=done.verdict.variant) \
+                            if done.verdict.variant else ""
+                        print("   " + _("as expected") + variant
+                              + (f": {done.case.name}" if len(same) > 1 else ""))
+                        if done.case.lesson:
+                            print(wrap(_("what happened: "), pick(done.case.lesson, done.case.lesson_it)))
+                    else:
+                        print("   " + _("NOT as expected: see `make check LAB={lab}` for the differences")
+                              .format(lab=lab.name) + (f" ({done.case.name})" if len(same) > 1 else ""))
+                        surprises.append(done.case.id)
     print(f"\n{RULE}")
     if surprises:
         print(_("{count} experiment(s) did not behave as expected: {which}").format(

@@ -17,8 +17,9 @@ from __future__ import annotations
 import ast
 import functools
 import gettext
-import os
 from pathlib import Path
+
+from . import settings
 
 DOMAIN = "vmlabs"
 LANGUAGES = ("en", "it")
@@ -28,7 +29,7 @@ PO = HERE / "locale" / "it" / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 def language(env=None) -> str:
     """ "it" or "en": VMLABS_LANG first, then the locale; English by default."""
-    env = os.environ if env is None else env
+    env = settings.current().env if env is None else env
     for name in ("VMLABS_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = (env.get(name) or "").strip().lower()
         if value:
@@ -81,7 +82,7 @@ class _FromPo(gettext.NullTranslations):
 
 
 def compiled_dir(env=None) -> Path:
-    env = os.environ if env is None else env
+    env = settings.current().env if env is None else env
     return Path(env.get("BUILD") or HERE.parent / "build").resolve() / "locale"
 
 

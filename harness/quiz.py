@@ -19,7 +19,6 @@ pinned by a conformance test).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import sys
@@ -27,9 +26,12 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import settings
+from .explain import describe
 from .i18n import language, pick
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+
 
 TEXT = {
     "en": {
@@ -223,7 +225,7 @@ def normal(kind: str, text: str) -> str:
 def run_script(runner, exe, script: str) -> str:
     outcome = runner.run(exe, [], script, 10)
     if outcome.kind != "exit" or outcome.code != 0:
-        raise RuntimeError(f"vmsh did not finish the quiz's script: {outcome.describe()}\n"
+        raise RuntimeError(f"vmsh did not finish the quiz's script: {describe(outcome)}\n"
                            f"{outcome.stdout}{outcome.stderr}")
     return outcome.stdout
 
@@ -337,8 +339,8 @@ def main(argv=None) -> int:
 
     from . import cases
     from .build import compile_lab
-    from .run import ConfigError, Runner
-    build = Path(os.environ.get("BUILD") or ROOT / "build")
+    from .run import session
+    build = settings.current().build
     seed = args.seed if args.seed is not None else cases.new_seed()
     exe = compile_lab(ROOT / "labs" / "vmsh.c", build)
     if not exe.ok:
@@ -351,22 +353,16 @@ def main(argv=None) -> int:
             predictions = read_predictions(args.predictions, len(quiz.steps))
         elif not args.answers:
             predictions = ask(quiz, args.lang)
-    try:
-        runner = Runner.started(build)
-    except (ConfigError, RuntimeError, OSError) as e:
-        print(f"cannot run vmsh: {e}", file=sys.stderr)
-        return 2
-    try:
-        if args.set:
-            for path in quiz_set(args.set, seed, args.out or build / "quiz-set", runner, exe.exe):
-                print(f"wrote {path}")
-            return 0
-        stdout = run_script(runner, exe.exe, quiz.script)
-    except RuntimeError as e:
-        print(e, file=sys.stderr)
-        return 2
-    finally:
-        runner.stop()
+    with session(build, "run vmsh") as runner:
+        try:
+            if args.set:
+                for path in quiz_set(args.set, seed, args.out or build / "quiz-set", runner, exe.exe):
+                    print(f"wrote {path}")
+                return 0
+            stdout = run_script(runner, exe.exe, quiz.script)
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+            return 2
     rules = hints(args.lang)
     if args.answers:
         print(show_answers(quiz, stdout, rules, args.lang), end="")

@@ -10,6 +10,7 @@ import re
 import shlex
 
 from . import hints
+from .explain import describe, meaning
 from .i18n import N_, _
 
 MAX_ROWS = 80
@@ -89,9 +90,9 @@ def failure(case, outcome, verdict, results_file=None) -> str:
     expected = expected_outcome(case, verdict)
     mark = _("ok") if r.outcome_ok else _("WRONG")
     out.append(field(_("outcome:"), _("expected {expected}, got {got}  [{mark}; known from {source}]")
-                     .format(expected=expected, got=outcome.describe(), mark=mark, source=_(outcome.source))))
+                     .format(expected=expected, got=describe(outcome), mark=mark, source=_(outcome.source))))
     if not r.outcome_ok:
-        out.append(field(_("meaning:"), outcome.explain()))
+        out.append(field(_("meaning:"), meaning(outcome)))
     if len(verdict.tried) > 1 or r.name:
         others = [t.name for t in verdict.tried if t is not r]
         out.append(field(_("variant:"), _("nearest is {name!r}").format(name=r.name)
@@ -124,10 +125,79 @@ def full_record(case, outcome, verdict) -> str:
             case=case.id, where=case.where, variant=verdict.variant or _("(only)")) + f"\n{stdin_line(case)}"
     return (f"{text}\n\n--- " + _("standard output") + f" ---\n{safe_lines(outcome.stdout)}"
             "\n--- " + _("standard error") + f" ---\n{safe_lines(outcome.stderr)}"
-            f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s: {outcome.explain()} ---"
+            f"\n--- {describe(outcome)} in {outcome.seconds:.2f} s: {meaning(outcome)} ---"
             f"\n--- ran in: {outcome.sandbox or 'no sandbox'} ---\n")
 
 
 def safe_lines(text: str) -> str:
     """safe(), line by line: newlines kept, every other control character escaped."""
     return "\n".join(safe(line) for line in text.split("\n"))
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def reason_of(case, outcome, verdict) -> str:
+    """What went wrong, in one line: the first difference a student should look at."""
+    if verdict.note:
+        return verdict.note
+    r = verdict.result
+    if not r.outcome_ok:
+        expected = expected_outcome(case, verdict)
+        return _("expected {expected}, got {got}").format(expected=expected, got=describe(outcome))
+    for label, ok, rows in ((_("output"), r.stdout_ok, r.stdout_rows),
+                            (_("stderr"), r.stderr_ok, r.stderr_rows)):
+        if ok:
+            continue
+        line = 0
+        for row in rows:
+            line += row.got is not None
+            if row.mark == "!":
+                why = f" ({_(row.why)})" if row.why and row.why != "different text" else ""
+                return _("{label} line {line}: got {got!r}, expected {expected!r}").format(
+                    label=label, line=line, got=row.got.strip(), expected=row.expected.strip()) + why
+            if row.mark == "-":
+                return _("{label}: missing {expected!r}").format(label=label, expected=row.expected.strip())
+            if row.mark == "+" and rows is r.stdout_rows:
+                return _("output line {line}: {got!r} is extra: debug prints go to stderr, which "
+                         "is not graded").format(line=line, got=cut(row.got.strip(), 40))
+            if row.mark == "+":
+                return _("{label} line {line}: {got!r} not expected ({why})").format(
+                    label=label, line=line, got=row.got.strip(), why=_(row.why))
+        return _("{label} does not match").format(label=label)
+    failed = next((c for c in r.checks if not c.ok), None)
+    if failed:
+        return _("check failed: {check}").format(check=failed.text) + \
+            (f" ({failed.detail})" if failed.detail else "")
+    return _("failed")
+
+
+def last_said(outcome) -> str:
+    """What the program said last, when that says more than how it ended: for one that ended
+    itself with an error, its last line on stderr (die()'s "VirtualFree failed:
+    ERROR_INVALID_PARAMETER (87)" rather than status 2); for one killed at the timeout, its
+    last line of output (where it was when it hung)."""
+    if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
+        text, prefix = outcome.stderr, ""
+    elif outcome.label == "timeout":
+        text, prefix = outcome.stdout, _("(its last line) ")
+    else:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return prefix + cut(safe(lines[-1]), 120) if lines else ""
+
+
+def first_warning(message: str) -> str:
+    lines = message.splitlines()
+    return cut(one_line(next((l for l in lines if "warning" in l), lines[0] if lines else "")), 100)
+
+
+def first_error(message: str) -> str:
+    lines = message.splitlines()
+    line = next((l for l in lines if "error" in l.lower()), lines[0] if lines else "")
+    return one_line(line)

@@ -33,29 +33,29 @@ def test_a_good_file_loads(tmp_path):
     assert [c.name for c in lab.cases] == ["one"] and lab.cases[0].where.endswith("demo.toml:4")
 
 
-def test_broken_toml_names_the_line(tmp_path):
-    message = error_of(tmp_path, GOOD.replace('name = "one"', 'name = "one'))
-    assert "demo.toml:4: not valid TOML" in message
+# A mistake in a case file, as the edit that makes it (of GOOD, or of TWO below), and what the
+# message must say: the file and line, the case, what is wrong.
+FILE_MISTAKES = {
+    "broken_toml": ("GOOD", 'name = "one"', 'name = "one', ["demo.toml:4: not valid TOML"]),
+    "unknown_key": ("GOOD", "checks", "chekcs",
+                    ["demo.toml:4: case one: unknown key(s) chekcs", "checks"]),
+    "never_captured": ("GOOD", '"n > 0"', '"m > 0"', ["check 'm > 0' uses m, never captured"]),
+    "bad_placeholder": ("GOOD", "{num:n}", "{number:n}", ["unknown placeholder {number:n}"]),
+    "a_call": ("GOOD", '"n > 0"', '"__import__(n)"', ["not allowed"]),
+    "bad_random_kind": ("TWO", 'random = "word"', 'random = "number"',
+                        ["demo.toml:11: case two: stdin must be", 'random = "word"']),
+    "parent_not_earlier": ("TWO", 'parent = "one"', 'parent = "three"',
+                           ["case two: parent 'three' is not an earlier case of demo"]),
+}
 
 
-def test_unknown_key_names_the_case_and_the_known_keys(tmp_path):
-    message = error_of(tmp_path, GOOD.replace('checks', 'chekcs'))
-    assert "demo.toml:4: case one: unknown key(s) chekcs" in message and "checks" in message
-
-
-def test_a_check_on_a_value_never_captured(tmp_path):
-    message = error_of(tmp_path, GOOD.replace('"n > 0"', '"m > 0"'))
-    assert "check 'm > 0' uses m, never captured" in message
-
-
-def test_a_bad_placeholder(tmp_path):
-    message = error_of(tmp_path, GOOD.replace("{num:n}", "{number:n}"))
-    assert "unknown placeholder {number:n}" in message
-
-
-def test_a_check_may_not_call_anything(tmp_path):
-    message = error_of(tmp_path, GOOD.replace('"n > 0"', '"__import__(n)"'))
-    assert "Call is not allowed" in message or "not allowed" in message
+@pytest.mark.parametrize("mistake", FILE_MISTAKES)
+def test_a_mistake_in_a_case_file_is_named(tmp_path, mistake):
+    base, old, new, said = FILE_MISTAKES[mistake]
+    text = {"GOOD": GOOD, "TWO": TWO}[base]
+    assert text.count(old) >= 1, f"{mistake}: {base} no longer holds {old!r}"
+    message = error_of(tmp_path, text.replace(old, new, 1))
+    assert all(words in message for words in said), message
 
 
 def test_outcomes():
@@ -93,16 +93,6 @@ def test_random_words_are_three_on_a_line(tmp_path):
     drawn = with_input(case, 1234).stdin
     assert drawn.endswith("\n") and len(drawn.split()) == 3 and all(w.isalpha() for w in drawn.split())
     assert with_input(case, 1234).stdin == drawn
-
-
-def test_a_bad_random_kind(tmp_path):
-    message = error_of(tmp_path, TWO.replace('random = "word"', 'random = "number"'))
-    assert "demo.toml:11: case two: stdin must be" in message and 'random = "word"' in message
-
-
-def test_a_parent_must_be_an_earlier_case(tmp_path):
-    message = error_of(tmp_path, TWO.replace('parent = "one"', 'parent = "three"'))
-    assert "case two: parent 'three' is not an earlier case of demo" in message
 
 
 def test_hidden_cases_follow_the_public_ones(tmp_path):

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from .. import cases, grade
-from ..run import EXPLANATIONS
+from .. import cases, grade, grade_all
+from ..explain import EXPLANATIONS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -120,6 +120,9 @@ ONE_MISTAKE = {
 """),
     "wrong_stride": ("mapping", "char *slot = view + (i % slots) * STRIDE;\n        strcpy(slot, word);",
                      "char *slot = view + (i % slots) * 32;\n        strcpy(slot, word);"),
+    # a typo the compiler rejects: boundary costs its points, reserve_commit beside it none
+    "compile_error": ("boundary", "uintptr_t predicted = round_up(image_end, granularity);",
+                      "uintptr_t predicted = round_up(image_end, granularty);"),
     # the whole region released with its size: ERROR_INVALID_PARAMETER, nothing freed
     "release_with_size": ("free_rules", """\
      * with VFREE(addr, size, type) */
@@ -162,7 +165,7 @@ def class_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def graded(class_dir, tmp_path_factory, runner, build_dir):
     out = tmp_path_factory.mktemp("grade")
-    status = grade.main(["--all", str(class_dir), "--out", str(out), "--timeout", TIMEOUT,
+    status = grade_all.main(["--all", str(class_dir), "--out", str(out), "--timeout", TIMEOUT,
                          "--jobs", "2", "--seed", "4242", "--build", str(build_dir)], runner=runner)
     assert status == 0
     return out
@@ -358,7 +361,7 @@ def test_a_graded_submission_sees_no_hidden_case_and_no_other_submission(tmp_pat
     (class_dir / "peeker").mkdir()
     (class_dir / "peeker" / "reserve_commit.c").write_text(PEEKER % quoted)
     out = tmp_path / "grade"
-    status = grade.main(["--all", str(class_dir), "--out", str(out), "--hidden", str(hidden),
+    status = grade_all.main(["--all", str(class_dir), "--out", str(out), "--hidden", str(hidden),
                          "--lab", "reserve_commit", "--timeout", TIMEOUT, "--seed", "7",
                          "--build", str(build_dir)], runner=runner)
     assert status == 0
@@ -373,6 +376,6 @@ def test_a_graded_submission_sees_no_hidden_case_and_no_other_submission(tmp_pat
 
 
 def test_the_progress_line_says_how_long_is_left():
-    assert grade.time_left(130, 26, 100) == " (2 min 10 s so far, about 6 min 10 s left)"
-    assert grade.time_left(5.2, 1, 3) == " (5 s so far, about 10 s left)"
-    assert grade.time_left(504, 100, 100) == " (8 min 24 s in all)"
+    assert grade_all.time_left(130, 26, 100) == " (2 min 10 s so far, about 6 min 10 s left)"
+    assert grade_all.time_left(5.2, 1, 3) == " (5 s so far, about 10 s left)"
+    assert grade_all.time_left(504, 100, 100) == " (8 min 24 s in all)"

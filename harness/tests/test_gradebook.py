@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import gradebook, grade, regrade
+from .. import grade_all, gradebook, grades, regrade
 from .. import cases
 from .test_grade import SCORES, submission
 
@@ -56,12 +56,12 @@ def graded(tmp_path_factory, runner, build_dir):
     out = work / "grade"
     common = [*COMMON, "--out", str(out), "--build", str(build_dir),
               "--roster", str(work / "roster.csv")]
-    assert grade.main(["--all", str(klass), *common], runner=runner) == 0
+    assert grade_all.main(["--all", str(klass), *common], runner=runner) == 0
     first = {name: (out / name).read_bytes() for name in ("grades.csv", "canvas.csv", "moodle.csv")}
     shutil.copy(out / "grades.csv", work / "first-grades.csv")
     shutil.copy(ROOT / "labs" / "reserve_commit.c", klass / "bob")
     shutil.copy(submission("hard_coded", work) / "reserve_commit.c", klass / "dave")
-    assert grade.main(["--all", str(klass), *common, "--previous", str(out)], runner=runner) == 0
+    assert grade_all.main(["--all", str(klass), *common, "--previous", str(out)], runner=runner) == 0
     return work, out, first
 
 
@@ -144,16 +144,16 @@ def test_a_previous_grades_csv_gives_the_same_diff(graded):
 
 
 def regrade_grade(out: Path, student: str):
-    """A grade.Grade rebuilt from results.json, enough for regrade.compare."""
+    """A grades.Grade rebuilt from results.json, enough for regrade.compare."""
     import json
     data = json.loads((out / student / "results.json").read_text())
     labs = {}
     for t in data["tests"]:
         lab, name = t["name"].split("/")
         status = regrade._status(t["status"] == "passed", t["extra_data"]["outcome"])
-        labs.setdefault(lab, []).append(grade.CaseGrade(lab, name, t["score"], t["max_score"], status,
+        labs.setdefault(lab, []).append(grades.CaseGrade(lab, name, t["score"], t["max_score"], status,
                                                         "", "", "", False, None, None))
-    return grade.Grade(student, "", tuple(grade.LabGrade(lab, "", 0, "", "", tuple(c), 0)
+    return grades.Grade(student, "", tuple(grades.LabGrade(lab, "", 0, "", "", tuple(c), 0)
                                           for lab, c in labs.items()), 0)
 
 
@@ -178,7 +178,7 @@ def test_scrub_removes_the_machines_paths():
 def test_a_grading_without_roster_leaves_no_stale_gradebook(graded, runner, build_dir):
     """Last in this file: grades the class a third time, without ROSTER or PREVIOUS."""
     work, out, first = graded
-    assert grade.main(["--all", str(work / "class"), *COMMON, "--out", str(out),
+    assert grade_all.main(["--all", str(work / "class"), *COMMON, "--out", str(out),
                        "--build", str(build_dir)], runner=runner) == 0
     for name in ("canvas.csv", "moodle.csv", "roster.txt", "changes.txt"):
         assert not (out / name).exists(), name

@@ -9,7 +9,7 @@ import pytest
 from .. import hints
 from ..cases import Mistake, parse_outcome
 from ..match import Result, Row, Verdict
-from ..run import Outcome
+from ..outcome import Outcome
 
 CASE = SimpleNamespace(hint="commit the reserved page", hint_it="impegnate la pagina riservata",
                        mistakes=(
