@@ -23,8 +23,9 @@ from .pattern import PatternError, capture_names, compile_block
 
 LAB_KEYS = {"title", "order", "native", "case"}
 CASE_KEYS = {"name", "args", "stdin", "outcome", "timeout", "points", "hint", "expect",
-             "stderr", "checks", "demo", "lesson", "variant", "parent"}
-VARIANT_KEYS = {"name", "platform", "expect", "stderr", "outcome", "checks"}
+             "stderr", "checks", "demo", "lesson", "variant", "parent", "platform_note", "source"}
+VARIANT_KEYS = {"name", "platform", "expect", "stderr", "outcome", "checks", "platform_note", "source"}
+NOTE_KEYS = ("platform_note", "source")    # whose behaviour it is, and what says so: text
 PLATFORMS = ("wine", "windows", "linux")
 PREDEFINED = {"input", "fault_address", "exit_code"}
 
@@ -111,6 +112,8 @@ class Variant:
     stderr: tuple | None    # LinePatterns for stderr, None: not checked
     outcome: OutcomeSpec
     checks: tuple           # expression texts
+    platform_note: str = ""  # whose behaviour this is ("Wine 8: ..."), the case's own if unset
+    source: str = ""         # what it rests on: a Microsoft Learn page or a Wine test function
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,11 @@ def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
         if missing:
             fail(f"check {check!r} uses {', '.join(sorted(missing))}, never captured "
                  f"(captured: {', '.join(sorted(known))})")
-    return Variant(name, platform, expect, stderr, outcome, tuple(checks))
+    for key in NOTE_KEYS:
+        if not isinstance(merged.get(key, ""), str):
+            fail(f"{key} must be a string")
+    return Variant(name, platform, expect, stderr, outcome, tuple(checks),
+                   merged.get("platform_note", ""), merged.get("source", ""))
 
 
 def timeout_cap(env=None) -> float:
@@ -265,7 +272,7 @@ def _case(lab: str, table: dict, fail, cap: float = math.inf) -> Case:
     for key in ("hint", "demo", "lesson"):
         if key in table and not isinstance(table[key], str):
             fail(f"{key} must be a string")
-    base = {k: table[k] for k in ("expect", "stderr", "outcome", "checks") if k in table}
+    base = {k: table[k] for k in ("expect", "stderr", "outcome", "checks", *NOTE_KEYS) if k in table}
     variants = []
     for v in table.get("variant", []):
         unknown = set(v) - VARIANT_KEYS

@@ -265,6 +265,7 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
         if verdict.passed:
             text = "passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
+            text += "".join("\n" + line for line in report.note_lines(case, verdict))
             if case.seed is not None:
                 text += "\n" + report.stdin_line(case)
             graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",

@@ -33,6 +33,22 @@ def expected_outcome(case, verdict) -> str:
     return str(next(v.outcome for v in case.variants if v.name == verdict.result.name))
 
 
+def variant_of(case, verdict):
+    """The Variant that matched (or came nearest), None when none could be tried."""
+    if verdict.result is None:
+        return None
+    return next((v for v in case.variants if v.name == verdict.result.name), None)
+
+
+def note_lines(case, verdict) -> list:
+    """Whose behaviour the matched (or nearest) variant is, and what says so."""
+    v = variant_of(case, verdict)
+    if v is None:
+        return []
+    return ([f"platform: {v.platform_note}"] if v.platform_note else []) + \
+           ([f"source:   {v.source}"] if v.source else [])
+
+
 def rows_text(rows) -> list:
     lines = []
     for row in rows[:MAX_ROWS]:
@@ -76,6 +92,7 @@ def failure(case, outcome, verdict, results_file=None) -> str:
     if len(verdict.tried) > 1 or r.name:
         others = [t.name for t in verdict.tried if t is not r]
         out.append(f"variant:  nearest is {r.name!r}" + (f"; also tried {', '.join(others)}" if others else ""))
+    out += note_lines(case, verdict)
     out.append(f"standard output ({LEGEND}):" if outcome.stdout or r.stdout_rows else "standard output: (none)")
     out += rows_text(r.stdout_rows)
     if r.stderr_rows or not r.stderr_ok:
@@ -99,7 +116,8 @@ def full_record(case, outcome, verdict) -> str:
     """Everything about one run, for the results file: the output with control characters
     shown escaped (\\x1b[2J), so that printing the file never obeys them."""
     text = failure(case, outcome, verdict) if not verdict.passed else \
-        f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}\n{stdin_line(case)}"
+        "\n".join([f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}",
+                   *note_lines(case, verdict), stdin_line(case)])
     return (f"{text}\n\n--- standard output ---\n{safe_lines(outcome.stdout)}"
             f"\n--- standard error ---\n{safe_lines(outcome.stderr)}"
             f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s: {outcome.explain()} ---"

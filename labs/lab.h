@@ -13,6 +13,11 @@
  *   count_nonzero(p,n) how many of n bytes from p are not zero
  *   lab_probe(fn, arg) run fn(arg) and tell whether it faulted, without dying
  *   lab_platform()     "Wine 8.0" or "Windows 10.0 build 19045": where this runs
+ *   lab_windows_before(major, minor)  Windows older than that version (never under Wine)
+ *   lab_mem_now(), lab_mem_cost(label, &last)   what a step cost: commit charge, working
+ *                      set, page faults (GetProcessMemoryInfo); lab_mem_counters() says
+ *                      which of them this system really reports
+ *   resident_strip(label, p, n)  "[C*][C][R]": page_strip, * = in RAM (QueryWorkingSetEx)
  *
  * The fault reporter: an access the program was not allowed to make ends the
  * process with a one-line report on stderr, in a fixed form that the harness
@@ -41,6 +46,12 @@
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
+/* GetProcessMemoryInfo and QueryWorkingSetEx as kernel32's K32* calls (Windows 7 and
+ * later): no psapi library to link. */
+#ifndef PSAPI_VERSION
+#define PSAPI_VERSION 2
+#endif
+#include <psapi.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdint.h>
@@ -375,6 +386,106 @@ static inline const char *lab_platform(void)
 static inline int lab_is_wine(void)
 {
     return strncmp(lab_platform(), "Wine", 4) == 0;
+}
+
+/* Windows, and older than major.minor (RtlGetVersion: the real version, unlike
+ * GetVersionEx).  Never true under Wine, whatever version its prefix claims. */
+static inline int lab_windows_before(DWORD major, DWORD minor)
+{
+    typedef LONG (WINAPI *rtl_version_fn)(OSVERSIONINFOW *);
+    rtl_version_fn rtl_version = (rtl_version_fn)(void (*)(void))
+        GetProcAddress(GetModuleHandleA("ntdll.dll"), "RtlGetVersion");
+    OSVERSIONINFOW v = { sizeof v, 0, 0, 0, 0, { 0 } };
+    if (lab_is_wine() || rtl_version == NULL || rtl_version(&v) != 0)
+        return 0;
+    return v.dwMajorVersion < major || (v.dwMajorVersion == major && v.dwMinorVersion < minor);
+}
+
+/* ---- Memory you can watch materialise: what each step costs. ----
+ * Commit charge is GetProcessMemoryInfo's PrivateUsage ("the Commit Charge value in
+ * bytes for this process": PROCESS_MEMORY_COUNTERS_EX, Microsoft Learn), the working
+ * set is the process's pages in RAM, PageFaultCount counts the faults that brought
+ * pages in.  A figure that reads 0 in a running process is not reported by this
+ * system (Wine 8 fills in neither PrivateUsage nor PageFaultCount): it prints n/a. */
+struct lab_mem {
+    long long commit, working_set, faults;
+};
+
+static inline struct lab_mem lab_mem_now(void)
+{
+    PROCESS_MEMORY_COUNTERS_EX c;
+    memset(&c, 0, sizeof c);
+    c.cb = sizeof c;
+    if (!GetProcessMemoryInfo(GetCurrentProcess(), (PROCESS_MEMORY_COUNTERS *)&c, sizeof c))
+        die("GetProcessMemoryInfo");
+    struct lab_mem m = { (long long)c.PrivateUsage, (long long)c.WorkingSetSize,
+                         (long long)c.PageFaultCount };
+    return m;
+}
+
+/* A line for each counter this system does not report, with what Windows does.  The
+ * working set is the whole process's: stdio's buffers count too, so it moves by more
+ * than the page; the * of resident_strip is the page's own. */
+static inline void lab_mem_counters(const char *label)
+{
+    struct lab_mem m = lab_mem_now();
+    if (m.commit == 0)
+        printf("%scommit charge not reported here (PrivateUsage reads 0); on Windows "
+               "MEM_COMMIT raises it by the size committed, MEM_RESERVE does not\n", label);
+    if (m.faults == 0)
+        printf("%spage faults not reported here (PageFaultCount reads 0); on Windows the "
+               "first touch of a committed page is a page fault\n", label);
+    if (m.working_set == 0)
+        printf("%sworking set not reported here (WorkingSetSize reads 0)\n", label);
+}
+
+static inline void lab_mem_delta(const char *name, long long now, long long before, int kb)
+{
+    if (now == 0)
+        printf("%s n/a", name);
+    else if (kb)
+        printf("%s %+lld KB", name, (now - before) / 1024);
+    else
+        printf("%s %+lld", name, now - before);
+}
+
+/* "commit charge +4 KB, working set +0 KB, page faults +1": the cost since *last,
+ * which becomes now. */
+static inline void lab_mem_cost(const char *label, struct lab_mem *last)
+{
+    struct lab_mem now = lab_mem_now();
+    printf("%s", label);
+    lab_mem_delta("commit charge", now.commit, last->commit, 1);
+    lab_mem_delta(", working set", now.working_set, last->working_set, 1);
+    lab_mem_delta(", page faults", now.faults, last->faults, 0);
+    printf("\n");
+    *last = now;
+}
+
+/* page_strip with * on every page that is in RAM now: "[C*][C][R]".
+ * QueryWorkingSetEx's VirtualAttributes.Valid (Microsoft Learn: "the page is valid",
+ * i.e. in the working set); Wine reads /proc/self/pagemap for it. */
+static inline void resident_strip(const char *label, const void *base, size_t pages)
+{
+    size_t page = lab_system()->dwPageSize;
+    printf("%s", label);
+    for (size_t i = 0; i < pages; i++) {
+        const char *p = (const char *)base + i * page;
+        MEMORY_BASIC_INFORMATION mbi;
+        PSAPI_WORKING_SET_EX_INFORMATION ws;
+        memset(&ws, 0, sizeof ws);
+        ws.VirtualAddress = (void *)p;
+        char cell = '?';
+        if (VirtualQuery(p, &mbi, sizeof mbi) != 0)
+            cell = mbi.State == MEM_FREE ? '-' : mbi.State == MEM_RESERVE ? 'R'
+                 : (mbi.Protect & PAGE_GUARD) ? 'G' : mbi.Type == MEM_MAPPED ? 'M' : 'C';
+        if (!QueryWorkingSetEx(GetCurrentProcess(), &ws, sizeof ws)) {
+            printf("[%c?]", cell);
+            continue;
+        }
+        printf(ws.VirtualAttributes.Valid ? "[%c*]" : "[%c]", cell);
+    }
+    printf("\n");
 }
 
 /* One line after the label: the state, protection and type of the page at addr. */
