@@ -29,7 +29,9 @@ def test_case(case, labs_by_name, built, runner, build_dir, seed, record_propert
         pytest.exit(f"cannot write {results}: {e.strerror}. Make the build folder writable or "
                     f"free some space, or build elsewhere: make check BUILD=/some/folder",
                     returncode=2)
-    record_property("variant", verdict.variant)
+    note = report.variant_of(case, verdict)
+    record_property("variant", verdict.variant + (f" ({note.platform_note})"
+                                                  if verdict.variant and note and note.platform_note else ""))
     if not verdict.passed:
         pytest.fail(report.failure(case, outcome, verdict, results), pytrace=False)
 
