@@ -37,8 +37,10 @@
  *                  flags -> STATUS_INVALID_PARAMETER_4 = ERROR_INVALID_PARAMETER)
  *   release-mixed  released | refused
  *   commit-free    refused | committed
- *   recommit       kept | zeroed (dotnet/runtime PAL test VirtualAlloc/test20:
- *                  re-committed memory "is not changed")
+ *   recommit       kept | zeroed: that recommitting a committed page succeeds is
+ *                  tested (test_VirtualAlloc_protection), that its content is kept is
+ *                  not (dotnet/runtime PAL test VirtualAlloc/test20: re-committed memory
+ *                  "is not changed")
  *
  * Run:   free_rules.exe [release-size|release-inside|straddle|decommit-uncommitted|
  *                        decommit-all|release-mixed|bad-type|commit-free|recommit|all]

@@ -15,7 +15,8 @@
  *   uncommitted  on reserved pages the call fails, ERROR_INVALID_ADDRESS (487)
  *   regions      across two adjacent VirtualAlloc regions the call fails
  *   execute      "mov eax, 42; ret" in a PAGE_READWRITE page: with DEP the call faults
- *                (executing); after PAGE_EXECUTE_READ it returns 42
+ *                (executing); after PAGE_EXECUTE_READ it returns 42.  A 64-bit process
+ *                always has DEP; only the 32-bit build can see "no-dep"
  *   nocache      PAGE_NOCACHE is accepted as a modifier on committed private memory
  *   crash        the readonly write on the main thread: nothing recovers from it, the process
  *                ends with EXCEPTION_ACCESS_VIOLATION (under Wine the exit status is 5)
@@ -225,9 +226,17 @@ static void execute(void)
     FlushInstructionCache(GetCurrentProcess(), p, sizeof code);
     print_query("page:       ", p);
     touch("call 2:    ", call_code, p);
+    /* A 64-bit process always runs with DEP (Microsoft Learn, Data Execution Prevention;
+     * GetProcessDEPPolicy is for 32-bit processes only): only a 32-bit one can see no-dep. */
+#if defined(_WIN64)
     printf("behaviour:  %s\n", ran
-           ? "no-dep: no-execute is not enforced here: a PAGE_READWRITE page ran code"
+           ? "unexplained: a PAGE_READWRITE page ran code, yet a 64-bit process always has DEP"
            : "dep: no-execute is enforced: only an executable page runs code");
+#else
+    printf("behaviour:  %s\n", ran
+           ? "no-dep: no-execute is not enforced here (a 32-bit process, DEP off by policy)"
+           : "dep: no-execute is enforced: only an executable page runs code");
+#endif
     release(p);
 #else
     printf("execute:    skipped: the code bytes are x86 machine code\n");
