@@ -211,6 +211,68 @@ static void recommit(void)
     cleanup();
 }
 
+/*   base     +page    +2page   +3page   end
+ *   [C     ][C      ][C      ][C      ]|
+ *        ^ base + page - 2: inside page 0, rounds down to the base: size 0 = all
+ *             ^ base + page + 1: not the base: with size 0, refused */
+static void decommit_inside(void)
+{
+    region("CCCC");
+    VFREE(base + page + 1, 0, MEM_DECOMMIT);
+    VFREE(base + page - 2, 0, MEM_DECOMMIT);
+    whole_region();
+    cleanup();
+}
+
+/* A region already released: nothing is there to free or decommit. */
+static void free_twice(void)
+{
+    region("CCCC");
+    VFREE(base, 0, MEM_RELEASE);
+    VFREE(base, 0, MEM_RELEASE);
+    VFREE(base, page, MEM_DECOMMIT);
+}
+
+/*   [C][C][C][C]|
+ *            <- decommit 2 pages -> runs one page past the region's end */
+static void decommit_past_end(void)
+{
+    region("CCCC");
+    VFREE(base + 3 * page, 2 * page, MEM_DECOMMIT);
+    cleanup();
+}
+
+/* Arguments VirtualAlloc and VirtualProtect refuse before looking at any page. */
+#define TRY_ALLOC(addr, size, type, prot) \
+    try_call("VirtualAlloc(" #addr ", " #size ", " #type ", " #prot ")", \
+             VirtualAlloc(addr, size, type, prot) != NULL)
+#define TRY_PROTECT(addr, size, prot, old) \
+    try_call("VirtualProtect(" #addr ", " #size ", " #prot ", " #old ")", \
+             VirtualProtect(addr, size, prot, old))
+static void try_call(const char *call, BOOL ok)
+{
+    DWORD error = GetLastError();   /* SetLastError(0xdeadbeef) came before the call */
+    printf("call:      %s\n", call);
+    printf(ok ? "result:    succeeded\n" : "result:    failed, %s\n", error_name(error));
+    SetLastError(0xdeadbeef);
+}
+
+static void bad_args(void)
+{
+    DWORD old;
+    region("CRRR");
+    SetLastError(0xdeadbeef);
+    TRY_ALLOC(NULL, 0, MEM_RESERVE, PAGE_READWRITE);
+    TRY_ALLOC(base + page, page, MEM_COMMIT, 0);
+    TRY_ALLOC(base + page, page, MEM_COMMIT, PAGE_READONLY | PAGE_EXECUTE);
+    TRY_ALLOC(base + page, page, MEM_COMMIT, PAGE_WRITECOPY);
+    TRY_PROTECT(base, page, PAGE_WRITECOPY, &old);
+    TRY_PROTECT(base, page, PAGE_READONLY, NULL);
+    page_strip("pages:     ", base, PAGES);
+    print_query("state:     ", base);
+    cleanup();
+}
+
 static const struct { const char *name, *title; void (*run)(void); } steps[] = {
     { "release-size", "MEM_RELEASE takes size 0", release_size },
     { "release-inside", "MEM_RELEASE takes the base, not an address inside", release_inside },
@@ -221,6 +283,10 @@ static const struct { const char *name, *title; void (*run)(void); } steps[] = {
     { "bad-type", "MEM_DECOMMIT | MEM_RELEASE, then type 0", bad_type },
     { "commit-free", "MEM_COMMIT where nothing is reserved", commit_free },
     { "recommit", "MEM_COMMIT of a page already committed", recommit },
+    { "decommit-inside", "MEM_DECOMMIT with size 0 takes an address in the first page", decommit_inside },
+    { "free-twice", "VirtualFree where nothing is allocated", free_twice },
+    { "decommit-past-end", "MEM_DECOMMIT past the end of the region", decommit_past_end },
+    { "bad-args", "arguments refused before any page is looked at", bad_args },
 };
 #define NSTEPS (sizeof steps / sizeof steps[0])
 
@@ -233,7 +299,8 @@ int main(int argc, char **argv)
             chosen = i;
     if (argc > 2 || (chosen == NSTEPS && strcmp(which, "all") != 0))
         usage("free_rules [release-size|release-inside|straddle|decommit-uncommitted|\n"
-              "                   decommit-all|release-mixed|bad-type|commit-free|recommit|all]\n"
+              "                   decommit-all|release-mixed|bad-type|commit-free|recommit|\n"
+              "                   decommit-inside|free-twice|decommit-past-end|bad-args|all]\n"
               "  one VirtualFree rule per experiment on a region of 4 pages; all (the default)\n"
               "  runs every one");
     lab_start();
