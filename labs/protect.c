@@ -149,6 +149,20 @@ static void guard(void)
     page_strip("strip:      ", p, 1);
     touch("touch 2:   ", read_byte, p + page / 2);
     release(p);
+
+    /* Allocated with PAGE_GUARD: the touch clears it from Protect, never from
+     * AllocationProtect, the protection the region was allocated with (test_guard_page). */
+    char *g = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_COMMIT | MEM_TOP_DOWN,
+                           PAGE_READWRITE | PAGE_GUARD);
+    if (g == NULL)
+        die("VirtualAlloc(PAGE_READWRITE | PAGE_GUARD)");
+    printf("allocated:  " ADDR_FMT ", VirtualAlloc(..., PAGE_READWRITE | PAGE_GUARD)\n", ADDR(g));
+    touch("touch 3:   ", read_byte, g);
+    MEMORY_BASIC_INFORMATION mbi = query(g);
+    printf("after it:   Protect %s; ", prot_name(mbi.Protect));
+    printf("AllocationProtect %s\n", prot_name(mbi.AllocationProtect));
+    if (!VirtualFree(g, 0, MEM_RELEASE))
+        die("VirtualFree(MEM_RELEASE)");
 }
 
 static void straddle(void)
