@@ -1,37 +1,15 @@
 # vmlabs - Windows virtual memory, one experiment per lab.   `make help` lists the verbs.
 #
-# Adding a lab never touches this file: labs/NAME.c is built into build/NAME.exe with
-# MinGW-w64, or, when expected/NAME.toml says `native = true`, into build/NAME with the
-# host compiler. Everything generated goes under build/.
+# Adding a lab never touches this file. Building the labs, the Wine prefix, deps, run-LAB and
+# clean are mk/labs.mk's, shared with the students' Makefile (harness/student/Makefile).
 
-.DELETE_ON_ERROR:
-.SUFFIXES:
-MAKEFLAGS += --no-builtin-rules
-
-BUILD ?= build
-ifeq ($(origin CC),default)
-ifeq ($(OS),Windows_NT)
-CC := gcc
-else
-CC := x86_64-w64-mingw32-gcc
-endif
-endif
 CFLAGS ?= -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror
-HOSTCC ?= gcc
-HOSTCFLAGS ?= $(CFLAGS)
+include mk/labs.mk
+
 ARCH ?= x86_64
 CC32 ?= i686-w64-mingw32-gcc
-ifeq ($(OS),Windows_NT)
-RUNNER ?=
-PYTHON ?= python
-else
-RUNNER ?= wine
-PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
-endif
 PYTEST ?= $(PYTHON) -m pytest
 PYTEST_FLAGS ?=
-LAB ?=
-ARGS ?=
 # Grading (README: For instructors). SEED, TIMEOUT and EXPECTED_HIDDEN reach the harness
 # through the environment: make passes command-line variables on.
 SUBMISSION ?=
@@ -44,46 +22,21 @@ ASSIGNMENT ?=
 
 # JOBS: how many at once, everywhere: compiles (make -j), make check's workers (pytest-xdist)
 # and the labs grade and grade-all run at once. Default: one per core; JOBS=1: one at a time.
-# Never make -j around run-LAB, which reads your terminal.
-JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Never make -j around run-LAB, which reads your terminal. (JOBS's default is in mk/labs.mk.)
 ifeq ($(filter run-% quiz,$(MAKECMDGOALS)),)
 MAKEFLAGS += -j$(JOBS)
 endif
 
-# V=1 shows the commands.
-ifeq ($(V),1)
-Q :=
-say := @true
-else
-Q := @
-say := @printf '  %-7s %s\n'
-endif
-
-LABS := $(sort $(basename $(notdir $(wildcard labs/*.c))))
-NATIVE_LABS := $(sort $(basename $(notdir $(shell grep -l '^native *= *true' expected/*.toml 2>/dev/null))))
-WINDOWS_LABS := $(filter-out $(NATIVE_LABS),$(LABS))
-ifeq ($(OS),Windows_NT)
-NATIVE_LABS :=
-endif
-EXES := $(WINDOWS_LABS:%=$(BUILD)/%.exe) $(NATIVE_LABS:%=$(BUILD)/%)
 ifeq ($(ARCH),i686)
 EXES += $(WINDOWS_LABS:%=$(BUILD)/i686/%.exe) $(WINDOWS_LABS:%=$(BUILD)/i686-laa/%.exe)
 endif
 PREBUILT := $(BUILD)/.prebuilt
 
-# What the harness needs to build and run exactly what make builds, and how it runs them:
-# SANDBOX=0 runs without bwrap (only code you trust), SANDBOX=user as a user of its own (root,
-# where bwrap cannot start: chosen by itself when grading there); TIMEOUT (s, at most, for any case),
-# CPUTIME (s), MEMORY, PROCS, OUTPUT, SCRATCH (sizes: 64M, 1G) are the limits of a run.
-export BUILD CC CFLAGS HOSTCC HOSTCFLAGS RUNNER ARCH CC32
-export SANDBOX TIMEOUT CPUTIME MEMORY PROCS OUTPUT SCRATCH JOBS
+# Also for the harness: the 32-bit builds (make check ARCH=i686).
+export ARCH CC32
 
 .PHONY: all run check check-distro bench grade grade-all similarity starter gradescope mutants deps clean help prefix handouts quiz quiz-set
 all: $(EXES)
-
-$(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
-	$(say) CC $@
-	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
 $(BUILD)/i686/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC32 $@
@@ -93,37 +46,13 @@ $(BUILD)/i686-laa/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC32 $@
 	$(Q)mkdir -p $(@D) && $(CC32) $(CFLAGS) -Wl,--large-address-aware -o $@ $<
 
-$(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c | $(BUILD)/.dir
-	$(say) HOSTCC $@
-	$(Q)$(HOSTCC) $(HOSTCFLAGS) -o $@ $<
-
-$(BUILD)/.dir:
-	$(Q)mkdir -p $(BUILD) && touch $@
-
-# The private Wine prefix, created once (about 10 s).
-PREFIX := $(BUILD)/wineprefix/system.reg
-prefix: $(if $(RUNNER),$(PREFIX))
-$(PREFIX): | $(BUILD)/.dir
-	$(Q)$(PYTHON) -m harness.run --prepare
-
 # run and check install what is missing first; the builds wait for that.
 ifneq ($(filter run run-% check bench grade grade-all mutants prefix quiz quiz-set,$(MAKECMDGOALS)),)
 $(EXES) $(PREFIX) $(PREBUILT): | deps
 endif
 
-deps:
-	$(Q)sh harness/deps.sh
-
 run: prefix all
 	$(Q)$(PYTHON) -m harness.demo $(LAB)
-
-run-%: prefix
-	$(Q)test -f labs/$*.c || { echo "no lab named $*; the labs are: $(LABS)" >&2; exit 2; }
-	$(Q)$(MAKE) --no-print-directory $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe)
-	$(Q)$(if $(filter $*,$(NATIVE_LABS)),,WINEPREFIX="$(abspath $(BUILD))/wineprefix" WINEDEBUG=-all \
-	    WINEDLLOVERRIDES="winedbg.exe=d;mscoree=d;mshtml=d" $(RUNNER)) \
-	    $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe) $(ARGS); \
-	    echo "[$* exited with status $$?]"
 
 # pytest-xdist, when installed, spreads the checks over JOBS workers (not for one LAB); not
 # with SANDBOX=0, where the runs share one wineserver that the first worker to end would stop.
@@ -207,10 +136,6 @@ starter:
 # too, with EXPECTED_HIDDEN=dir); no solution.
 gradescope:
 	$(Q)$(PYTHON) -m harness.gradescope $(BUILD)/gradescope
-
-clean:
-	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
-	rm -rf $(BUILD)
 
 help:
 	@echo "vmlabs: Windows virtual memory labs (README.md explains them)"

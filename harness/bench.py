@@ -29,12 +29,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import bench_class, cases
+from . import bench_class, cases, settings
 from .build import compile_lab, compile_submission, precompiled_header, toolchain
 from .grade import grading_flags
 from .run import Runner
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "BENCHMARKS.md"
 CHECK_GOAL = 1.3
 FRESH_SLACK = 5.0
@@ -54,7 +54,7 @@ def say(text):
 
 def make_env(**extra) -> dict:
     """The environment for a make of its own: not this make's jobserver or goals."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = settings.environ(drop=("MAKEFLAGS", "MFLAGS", "MAKELEVEL"))
     env.update(extra)
     return env
 
@@ -172,7 +172,7 @@ def prefix_creation() -> float:
         seconds, _ = clock(runner.prepare, quiet=True)
         return seconds
     finally:
-        subprocess.run(["wineserver", "-k"], env=dict(os.environ, WINEPREFIX=str(folder / "wineprefix")),
+        subprocess.run(["wineserver", "-k"], env=settings.environ(WINEPREFIX=str(folder / "wineprefix")),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -192,7 +192,7 @@ def fresh_clone() -> dict:
         return dict(head=head[:12], fresh=fresh, warm=warm)
     finally:
         subprocess.run(["wineserver", "-k"],
-                       env=dict(os.environ, WINEPREFIX=str(clone / "build" / "wineprefix")),
+                       env=settings.environ(WINEPREFIX=str(clone / "build" / "wineprefix")),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -325,7 +325,7 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, compiles, classes, loads
         "The rest is the wineserver each run starts: a fresh one loads the prefix's registry "
         "(Wine's services are not started: wineboot is disabled in the sandbox). A server "
         "shared between runs would save that, but it opens files for its clients and keeps "
-        "the registry and services between runs (harness/run.py, Sandbox, says why).",
+        "the registry and services between runs (harness/sandbox.py, Sandbox, says why).",
         "",
         "A submission's compile goes through the same sandbox (`Runner.run_tool`): every lab "
         f"compiled as grading compiles it (lab.h precompiled once beforehand; each compile from "
@@ -369,7 +369,7 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, compiles, classes, loads
 
 
 def main() -> int:
-    build = Path(os.environ.get("BUILD") or ROOT / "build")
+    build = settings.current().build
     facts = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), **machine()}
     loads = [load()]
     labs = cases.load_all(ROOT / "expected")

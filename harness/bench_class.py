@@ -14,15 +14,15 @@ worker and then with 2 (on 2 cores some 16 and 8 minutes).
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from . import settings
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZES = (4, 8, 16)
 WORKERS = (1, 2)
 GOAL_STUDENTS, GOAL_SECONDS = 100, 180
@@ -30,7 +30,7 @@ SEED = "1"
 
 
 def sizes() -> list:
-    text = os.environ.get("BENCH_CLASS") or " ".join(map(str, SIZES))
+    text = settings.current().bench_class or " ".join(map(str, SIZES))
     try:
         found = sorted({int(word) for word in text.split()})
     except ValueError:
@@ -63,8 +63,7 @@ def grade_class(students: int, jobs: int, labs, prefix: Path) -> float:
         out = folder / "grade"
         command = [sys.executable, "-m", "harness.grade", "--all", str(folder / "class"),
                    "--jobs", str(jobs), "--seed", SEED, "--build", str(build), "--out", str(out)]
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("EXPECTED_HIDDEN", "SEED", "JOBS", "TIMEOUT", "LAB")}
+        env = settings.environ(drop=("EXPECTED_HIDDEN", "SEED", "JOBS", "TIMEOUT", "LAB"))
         started = time.monotonic()
         result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         seconds = time.monotonic() - started

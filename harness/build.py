@@ -33,6 +33,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import settings
+from .explain import describe, meaning
 from .submission import Source, read_source
 
 try:
@@ -62,20 +64,22 @@ class Built:
 
 def toolchain(native: bool) -> tuple:
     """(compiler command, flags) for a Windows lab or a native one."""
+    config = settings.current()
     if native:
-        cc = os.environ.get("HOSTCC") or DEFAULT_HOSTCC
-        flags = os.environ.get("HOSTCFLAGS") or DEFAULT_CFLAGS
+        cc = config.hostcc or DEFAULT_HOSTCC
+        flags = config.hostcflags or DEFAULT_CFLAGS
     else:
-        cc = os.environ.get("CC") or DEFAULT_CC
-        flags = os.environ.get("CFLAGS") or DEFAULT_CFLAGS
+        cc = config.cc or DEFAULT_CC
+        flags = config.cflags or DEFAULT_CFLAGS
     return shlex.split(cc), shlex.split(flags)
 
 
 def compile_32(source: Path, build: Path, flavour: str) -> Built:
     """The 32-bit build of a lab (make ARCH=i686): build/i686/ or, large-address-aware,
     build/i686-laa/."""
-    cc = shlex.split(os.environ.get("CC32") or DEFAULT_CC32)
-    flags = shlex.split(os.environ.get("CFLAGS") or DEFAULT_CFLAGS) + FLAVOURS_32[flavour]
+    config = settings.current()
+    cc = shlex.split(config.cc32 or DEFAULT_CC32)
+    flags = shlex.split(config.cflags or DEFAULT_CFLAGS) + FLAVOURS_32[flavour]
     return compile_lab(source, Path(build) / flavour, flags=flags, cc=cc)
 
 
@@ -287,7 +291,7 @@ def _compile_sandboxed(runner, command, folder: Path, header: Path | None) -> tu
                f"compiles in about a second: an #include of a device such as /dev/zero, or of "
                f"something huge?)")
     else:
-        why = f"{command[0]} was stopped: {outcome.describe()} - {outcome.explain()}"
+        why = f"{command[0]} was stopped: {describe(outcome)} - {meaning(outcome)}"
     return False, why + (f"\n{message}" if message else ""), "did_not_compile"
 
 
@@ -353,4 +357,4 @@ def prebuild(build_dir: Path, workers: int):
 if __name__ == "__main__":
     # make check: build, beside the labs and the Wine prefix, what its tests will compile.
     import sys
-    prebuild(Path(os.environ.get("BUILD") or "build"), int(sys.argv[1]) if len(sys.argv) > 1 else 2)
+    prebuild(settings.current().build, int(sys.argv[1]) if len(sys.argv) > 1 else 2)

@@ -6,7 +6,6 @@ The format is described in expected/README.md. Every error names the file and th
 from __future__ import annotations
 
 import math
-import os
 import random
 import re
 import string
@@ -18,7 +17,7 @@ try:
 except ModuleNotFoundError:     # Python 3.10 (Ubuntu 22.04, Gradescope's image): the same parser
     import tomli as tomllib
 
-from . import expr
+from . import expr, ntstatus, settings
 from .pattern import PatternError, capture_names, compile_block
 
 LAB_KEYS = {"title", "order", "native", "case"}
@@ -30,14 +29,7 @@ PLATFORMS = ("wine", "windows", "linux")
 PREDEFINED = {"input", "fault_address", "exit_code"}
 
 # Outcome words -> exception codes (NTSTATUS), for `outcome = "..."`.
-EXCEPTIONS = {
-    "access violation": 0xC0000005,
-    "guard page": 0x80000001,
-    "stack overflow": 0xC00000FD,
-    "divide by zero": 0xC0000094,
-    "illegal instruction": 0xC000001D,
-    "privileged instruction": 0xC0000096,
-}
+EXCEPTIONS = ntstatus.BY_WORD
 ACCESSES = ("reading", "writing", "executing")
 CASE_NAME = re.compile(r"[a-z0-9_]+\Z")
 RANDOM_KINDS = ("word", "words")   # stdin = { random = "word" }: one word; "words": three
@@ -242,7 +234,7 @@ def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
 def timeout_cap(env=None) -> float:
     """TIMEOUT from make or the environment: at most this many seconds for any case (as
     grading reads it too); infinity when not set."""
-    text = (os.environ if env is None else env).get("TIMEOUT") or ""
+    text = (settings.current().timeout if env is None else env.get("TIMEOUT")) or ""
     if not text:
         return math.inf
     try:
@@ -382,3 +374,14 @@ def add_hidden(labs, directory: Path, only=(), cap: float = math.inf) -> list:
         _, extra = _read_cases(path, lab.name, lab.cases, hidden=True, cap=cap)
         by_name[lab.name] = replace(lab, cases=lab.cases + extra)
     return [by_name[lab.name] for lab in labs]
+
+
+if __name__ == "__main__":
+    # make: which labs are Linux programs (`native = true`), one per line.
+    import sys
+    if sys.argv[1:] != ["--native"]:
+        sys.exit("usage: python3 -m harness.cases --native")
+    try:
+        print("\n".join(lab.name for lab in load_all(settings.EXPECTED) if lab.native))
+    except CaseError as e:
+        sys.exit(str(e))         # make check says it again, where it is read

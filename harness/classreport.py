@@ -13,8 +13,9 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from .grade import COMPILE_PROBLEMS, FAILED, NOT_RUN, PASSED, write_atomic
-from .run import EXPLANATIONS
+from .grades import COMPILE_PROBLEMS, FAILED, NOT_RUN, PASSED
+from .results import write_atomic
+from .explain import EXPLANATIONS
 
 STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 1150px; color: #1b1f24; padding: 0 16px; }

@@ -1,8 +1,6 @@
 """pytest glue: the cases in expected/ become test items; one Runner serves the session."""
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import sys
 import threading
@@ -14,10 +12,10 @@ import pytest
 from . import cases as cases_mod
 from .build import (FLAVOURS_32, PROGRAMS, BuildFolderError, check_build_folder,
                     compile_32, compile_alone, compile_lab, compile_program)
-from .run import (ConfigError, Limits, Runner, Sandbox, SandboxUnavailable, find_bwrap,
-                  sandbox_setting)
-
-ROOT = Path(__file__).resolve().parent.parent
+from . import sandbox, settings
+from .explain import describe
+from .run import Runner
+from .settings import ROOT, ConfigError
 
 
 def pytest_addoption(parser):
@@ -26,13 +24,14 @@ def pytest_addoption(parser):
                     help="folder holding the labs' .c files (default: labs/)")
     group.addoption("--expected", default=str(ROOT / "expected"),
                     help="folder holding the case files (default: expected/)")
-    group.addoption("--build-dir", default=os.environ.get("BUILD") or str(ROOT / "build"),
+    config = settings.current()
+    group.addoption("--build-dir", default=str(config.build),
                     help="where executables, the Wine prefix and results go (default: build/)")
     group.addoption("--lab", action="append", default=[],
                     help="only this lab's cases (repeatable; make check LAB=name)")
-    group.addoption("--hidden", default=os.environ.get("EXPECTED_HIDDEN") or None,
+    group.addoption("--hidden", default=config.hidden or None,
                     help="also the instructor's hidden cases in this folder (EXPECTED_HIDDEN)")
-    group.addoption("--seed", type=int, default=os.environ.get("SEED") or None,   # text: parsed as given
+    group.addoption("--seed", type=int, default=config.seed or None,   # text: parsed as given
                     help="the seed of the random standard inputs (SEED; default: a new one)")
 
 
@@ -48,9 +47,10 @@ def pytest_configure(config):
         pytest.exit(f"no case file for lab(s) {', '.join(sorted(missing))} in "
                     f"{config.getoption('--expected')}", returncode=2)
     config.vmlabs_labs = labs
+    config_ = settings.current()
     try:
-        Limits.from_environment()
-        sandbox_setting()
+        config_.limits
+        sandboxed = config_.sandbox != "none"
     except ConfigError as e:
         pytest.exit(f"cannot run the labs: {e}", returncode=2)
     if not config.option.collectonly:
@@ -61,9 +61,9 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "needs_sandbox: only where bwrap starts; skipped, with "
                             "bwrap's reason, where it cannot")
     config.vmlabs_no_sandbox = ""
-    if not hasattr(config, "workerinput") and sandbox_setting():
+    if not hasattr(config, "workerinput") and sandboxed:
         refused = sandbox_refusal()
-        if refused and (os.environ.get("SANDBOX") or "").strip():
+        if refused and config_.sandbox_text:
             # SANDBOX=1 asked for it: said here, once, before any pytest-xdist worker starts
             pytest.exit(f"cannot run the labs: {refused}", returncode=2)
         if refused:
@@ -81,16 +81,7 @@ def sandbox_refusal() -> str:
     """Why bwrap is installed but cannot start here (Ubuntu 24.04's AppArmor, a container):
     the runner's message, bwrap's own words first; "" when it starts, or when it is missing
     (the runner says so when it starts)."""
-    try:
-        bwrap = find_bwrap()
-    except SandboxUnavailable:
-        return ""
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):    # the runner says its level itself
-            Sandbox(bwrap, Limits()).probe()
-    except SandboxUnavailable as e:
-        return str(e)
-    return ""
+    return sandbox.refusal(settings.current().bwrap)
 
 
 def go_without_sandbox(config, why: str):
@@ -102,7 +93,7 @@ def go_without_sandbox(config, why: str):
     if not why:
         return
     config.vmlabs_no_sandbox = why
-    os.environ["SANDBOX"] = "0"             # for this session and the harness it starts
+    settings.export("SANDBOX", "0")         # for this session and the harness it starts
     if getattr(config.option, "dist", "no") != "no":
         config.option.dist, config.option.tx, config.option.numprocesses = "no", [], 0
     print(f"sandbox: off, bwrap cannot start here ({why}): the labs run without it and the "
@@ -141,7 +132,7 @@ def pytest_generate_tests(metafunc):
     if "lab" in metafunc.fixturenames:
         metafunc.parametrize("lab", labs, ids=[lab.name for lab in labs])
     if "case32" in metafunc.fixturenames:
-        if os.environ.get("ARCH") == "i686":
+        if settings.current().arch == "i686":
             pairs = [(flavour, case) for flavour in FLAVOURS_32 for lab in labs if not lab.native
                      for case in lab.cases]
             metafunc.parametrize("case32", pairs, ids=[f"{f}:{c.id}" for f, c in pairs])
@@ -250,7 +241,7 @@ def runs_32bit(build_dir, runner):
     if outcome.stdout == "hello\n":
         return True, ""
     return False, (f"this machine cannot run 32-bit Windows programs: the i686 build of hello.c "
-                   f"printed {outcome.stdout!r} and ended with {outcome.describe()} under "
+                   f"printed {outcome.stdout!r} and ended with {describe(outcome)} under "
                    f"{runner.platform} (Debian's wine64 alone has no 32-bit support; it needs "
                    f"wine32:i386 and a kernel that runs 32-bit code)")
 

@@ -7,17 +7,18 @@ lecture says. Exit 0 when every experiment behaved as expected, 1 otherwise.
 """
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import textwrap
-from pathlib import Path
 
-from . import cases, match
+from . import cases, settings
 from .build import compile_lab
-from .run import ConfigError, Runner
+from .explain import describe
+from .pipeline import check_case
+from .run import Runner
+from .settings import ConfigError
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RULE = "=" * 78
 
 
@@ -35,7 +36,7 @@ def wrap(label: str, text: str) -> str:
 
 
 def how_it_ended(outcome) -> str:
-    text = f"-> {outcome.describe()}"
+    text = f"-> {describe(outcome)}"
     if outcome.kind == "exception" and outcome.platform == "wine":
         text += (f"\n   (under Wine the exit status shows only the low byte of "
                  f"0x{outcome.code:08X}: {outcome.code & 0xFF})")
@@ -43,7 +44,8 @@ def how_it_ended(outcome) -> str:
 
 
 def main(argv) -> int:
-    build = Path(os.environ.get("BUILD") or ROOT / "build")
+    config = settings.current()
+    build = config.build
     try:
         labs = cases.load_all(ROOT / "expected", tuple(argv))
     except cases.CaseError as e:
@@ -54,9 +56,9 @@ def main(argv) -> int:
               f"{' '.join(lab.name for lab in cases.load_all(ROOT / 'expected'))}", file=sys.stderr)
         return 2
     try:
-        seed = int(os.environ["SEED"]) if os.environ.get("SEED") else cases.new_seed()
+        seed = int(config.seed) if config.seed else cases.new_seed()
     except ValueError:
-        print(f"SEED={os.environ['SEED']!r}: expected a whole number (a seed printed by an "
+        print(f"SEED={config.seed!r}: expected a whole number (a seed printed by an "
               f"earlier run)", file=sys.stderr)
         return 2
     try:
@@ -77,16 +79,15 @@ def main(argv) -> int:
                 surprises.append(f"{lab.name}: does not compile")
                 continue
             for case in demos:
-                case = cases.with_input(case, seed)
                 print()
                 print(wrap("watch: ", case.demo))
-                outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
+                done = check_case(case, exe.exe, runner, seed, lab.native)
+                case, outcome, verdict = done.case, done.outcome, done.verdict
                 print(shell_line(case, outcome))
                 print(outcome.stdout, end="" if outcome.stdout.endswith("\n") or not outcome.stdout else "\n")
                 if outcome.stderr:
                     print(outcome.stderr, end="" if outcome.stderr.endswith("\n") else "\n")
                 print(how_it_ended(outcome))
-                verdict = match.judge(case, outcome)
                 if verdict.passed:
                     variant = f" (the {verdict.variant} behaviour)" if verdict.variant else ""
                     print(f"   as expected{variant}")

@@ -1,4 +1,4 @@
-"""grade: verdicts + points -> a grade; written as a table, results.json, junit.xml and a CSV.
+"""grade: the command line that grades the reference, one submission or a class.
 
 A submission is a folder holding some or all of the labs under their own names (NAME.c, or
 labs/NAME.c as in the starter). Each lab is compiled on its own against the reference
@@ -10,9 +10,11 @@ case did not pass. A lab that is missing or does not compile costs that lab's po
     python3 -m harness.grade --submission DIR      one student's folder      (make grade SUBMISSION=DIR)
     python3 -m harness.grade --all DIR             a folder of such folders  (make grade-all SUBMISSIONS=DIR)
 
-Every run goes through run.Runner.run, as in `make check`: in its own sandbox (bwrap, a
+Each case is checked by pipeline.check_case, as in `make check`; the points are grades.py's
+and the files (the table, results.json, junit.xml, grades.csv) results.py's. Every compile and
+run goes through run.Runner, as in `make check`: in its own sandbox (bwrap, a
 wineserver of its own) unless SANDBOX=0, so a submission sees neither the cases (public or
-hidden) nor the other submissions. Every case's outcome is named with run.EXPLANATIONS (and
+hidden) nor the other submissions. Every case's outcome is named with explain.EXPLANATIONS (and
 so are "missing", "did_not_compile" and "not_run", which grading decides without a run): the
 same names and lines in the table, results.json and grades.csv.
 
@@ -24,27 +26,26 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import csv
-import io
 import json
 import os
 import shutil
 import sys
-import textwrap
 import time
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cases, match, report
+from . import cases, report, settings
 from .build import compile_submission, toolchain
-from .run import EXPLANATIONS, ConfigError, Runner
+from .explain import EXPLANATIONS, meaning
+from .grades import FAILED, NOT_RUN, PASSED, CaseGrade, Grade, LabGrade, only_cases
+from .report import cut as _cut, first_error, last_said, one_line as _one_line, reason_of
+from .results import fail_results, grades_csv, results_json, text_report, write_atomic, write_grade
+from .pipeline import check_case
+from .run import Runner
 from .sandbox_user import private_folder
 from .submission import find_sources, read_source
+from .settings import ROOT, ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
-PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
-COMPILE_PROBLEMS = ("did_not_compile", "program_too_large")     # a lab with no program to run
 OUTPUT_LIMIT = 6000         # characters of one case's explanation in results.json
 REASON_LIMIT = 150          # characters of the one-line reason
 
@@ -52,76 +53,6 @@ REASON_LIMIT = 150          # characters of the one-line reason
 class GradingError(RuntimeError):
     """Grading cannot run at all (exit 2): the message says what to fix."""
 
-
-@dataclass(frozen=True)
-class CaseGrade:
-    lab: str
-    name: str
-    points: int             # earned
-    max_points: int
-    status: str             # passed | failed | not run
-    reason: str             # one line: what happened ("" when it passed)
-    hint: str
-    output: str             # what a student reads: the failure report, or how it passed
-    hidden: bool
-    seed: int | None        # the seed of its random stdin, when it had one
-    record: str | None      # the full record, relative to the submission's grade folder
-    outcome: str = ""       # how it ended, a key of run.EXPLANATIONS (Outcome.label, or
-                            # "missing", "did_not_compile", "not_run": decided without a run)
-    meaning: str = ""       # that outcome's line from EXPLANATIONS, filled in
-    outcome_wrong: bool = False     # it ran, and did not end as the case expects
-    said: str = ""          # its last line on stderr, when it ended itself with an error
-
-    @property
-    def id(self) -> str:
-        return f"{self.lab}/{self.name}"
-
-    @property
-    def visibility(self) -> str:
-        return "after_published" if self.hidden else "visible"
-
-
-@dataclass(frozen=True)
-class LabGrade:
-    lab: str
-    title: str
-    order: int
-    problem: str            # "" | "missing" | "did_not_compile" | "program_too_large" (run.EXPLANATIONS)
-    message: str            # the problem in full: the compile command and the compiler's output
-    cases: tuple
-    seconds: float
-    warnings: str = ""      # what the compiler said about a lab that compiled
-
-    @property
-    def points(self) -> int:
-        return sum(c.points for c in self.cases)
-
-    @property
-    def max_points(self) -> int:
-        return sum(c.max_points for c in self.cases)
-
-
-@dataclass(frozen=True)
-class Grade:
-    student: str
-    folder: str             # what was graded, as given
-    labs: tuple
-    seed: int
-    notes: tuple = ()       # about the submission as a whole: files ignored, lab.h
-    seconds: float = 0.0
-    sandbox: str = ""       # where its compiles and runs ran: Runner.describe_sandbox()
-
-    @property
-    def score(self) -> int:
-        return sum(lab.points for lab in self.labs)
-
-    @property
-    def max_score(self) -> int:
-        return sum(lab.max_points for lab in self.labs)
-
-    @property
-    def cases(self) -> list:
-        return [c for lab in self.labs for c in lab.cases]
 
 
 @dataclass
@@ -141,76 +72,12 @@ def grading_flags(native: bool) -> list:
     return [f for f in toolchain(native)[1] if f != "-Werror"]
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def reason_of(case, outcome, verdict) -> str:
-    """What went wrong, in one line: the first difference a student should look at."""
-    if verdict.note:
-        return verdict.note
-    r = verdict.result
-    if not r.outcome_ok:
-        expected = report.expected_outcome(case, verdict)
-        return f"expected {expected}, got {outcome.describe()}"
-    for label, ok, rows in (("output", r.stdout_ok, r.stdout_rows), ("stderr", r.stderr_ok, r.stderr_rows)):
-        if ok:
-            continue
-        line = 0
-        for row in rows:
-            line += row.got is not None
-            if row.mark == "!":
-                why = f" ({row.why})" if row.why and row.why != "different text" else ""
-                return f"{label} line {line}: got {row.got.strip()!r}, expected {row.expected.strip()!r}{why}"
-            if row.mark == "-":
-                return f"{label}: missing {row.expected.strip()!r}"
-            if row.mark == "+" and label == "output":
-                return (f"output line {line}: {_cut(row.got.strip(), 40)!r} is extra: debug "
-                        f"prints go to stderr, which is not graded")
-            if row.mark == "+":
-                return f"{label} line {line}: {row.got.strip()!r} not expected ({row.why})"
-        return f"{label} does not match"
-    failed = next((c for c in r.checks if not c.ok), None)
-    if failed:
-        return f"check failed: {failed.text}" + (f" ({failed.detail})" if failed.detail else "")
-    return "failed"
-
-
-def last_said(outcome) -> str:
-    """What the program said last, when that says more than how it ended: for one that ended
-    itself with an error, its last line on stderr (die()'s "VirtualFree failed:
-    ERROR_INVALID_PARAMETER (87)" rather than status 2); for one killed at the timeout, its
-    last line of output (where it was when it hung)."""
-    if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
-        text, prefix = outcome.stderr, ""
-    elif outcome.label == "timeout":
-        text, prefix = outcome.stdout, "(its last line) "
-    else:
-        return ""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return prefix + _cut(report.safe(lines[-1]), 120) if lines else ""
-
 
 def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:
     """A case grading decided without running it: label is "missing", "did_not_compile"
     or "not_run"."""
     return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, case.hint, output,
                      case.hidden, None, None, label, EXPLANATIONS[label])
-
-
-def first_warning(message: str) -> str:
-    lines = message.splitlines()
-    return _cut(_one_line(next((l for l in lines if "warning" in l), lines[0] if lines else "")), 100)
-
-
-def first_error(message: str) -> str:
-    lines = message.splitlines()
-    line = next((l for l in lines if "error" in l.lower()), lines[0] if lines else "")
-    return _one_line(line)
 
 
 def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> LabGrade:
@@ -250,19 +117,16 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                                    f"{reason}: it only counts once {case.parent} passes"))
             status[case.name] = NOT_RUN
             continue
-        case = cases.with_input(case, setup.seed)
         try:
-            outcome = setup.runner.run(built.exe, case.args, case.stdin, case.timeout,
-                                       native=lab.native)
+            checked = check_case(case, built.exe, setup.runner, setup.seed, lab.native,
+                                 records=out / "cases")
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
-        verdict = match.judge(case, outcome)
+        case, outcome, verdict = checked.case, checked.outcome, checked.verdict
         wrong = verdict.result is not None and not verdict.result.outcome_ok
-        named = dict(outcome=outcome.label, meaning=outcome.explain(), outcome_wrong=wrong,
+        named = dict(outcome=outcome.label, meaning=meaning(outcome), outcome_wrong=wrong,
                      said=last_said(outcome) if wrong else "")
-        record = Path("cases") / lab.name / f"{case.name}.txt"
-        (out / record).parent.mkdir(parents=True, exist_ok=True)
-        (out / record).write_text(report.full_record(case, outcome, verdict), encoding="utf-8")
+        record = checked.record.relative_to(out)
         if verdict.passed:
             text = "passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
             text += "".join("\n" + line for line in report.note_lines(case, verdict))
@@ -297,248 +161,6 @@ def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,
                  time.monotonic() - started, setup.runner.describe_sandbox())
 
 
-# ---- what a grade is written as -------------------------------------------------------
-
-def replay(grade: Grade) -> str:
-    return f"SEED={grade.seed}"
-
-
-def _wrapped(head: str, text: str, width: int, most: int = 4) -> list:
-    """text after head, wrapped under itself, on at most `most` lines (the rest is in the
-    details and in grade.txt)."""
-    lines = textwrap.wrap(text, max(40, width - len(head)), break_on_hyphens=False) or [""]
-    if len(lines) > most:
-        lines = lines[:most - 1] + [_cut(lines[most - 1], max(40, width - len(head)) - 1) + "\u2026"]
-    return [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
-
-
-FOLDED = (("  = ", "lines as expected"), ("  - ", "more lines missing"),
-          ("  FAIL ", "more checks failed"))
-
-
-def brief(text: str, keep: int = 2) -> str:
-    """A failure's report with each run of alike lines (matched output "  = ", missing lines
-    "  - ", failed checks) longer than 2 * keep + 1 folded to its first and last `keep`
-    lines: the differences stay in view."""
-    out, run, kind = [], [], None
-
-    def flush():
-        if len(run) > 2 * keep + 1:
-            indent = run[0][:len(run[0]) - len(run[0].lstrip())]
-            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {kind[1]}"] + run[-keep:])
-        else:
-            out.extend(run)
-        run.clear()
-
-    for line in text.split("\n"):
-        alike = next((k for k in FOLDED if line.startswith(k[0])), None)
-        if alike is not kind:
-            flush()
-            kind = alike
-        if alike is None:
-            out.append(line)
-        else:
-            run.append(line)
-    flush()
-    return "\n".join(out)
-
-
-def table(grade: Grade, width: int = 110) -> str:
-    """Per lab: each case, its points, its status and, when it failed, what happened and the
-    hint; an explanation or a hint already given in the lab is not given again."""
-    out = []
-    for lab in grade.labs:
-        out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
-        if lab.problem:
-            out.append(f"  {lab.cases[0].reason}")
-            names = ", ".join(c.name + (" (hidden)" if c.hidden else "") for c in lab.cases)
-            out += _wrapped("  not run: ", f"{names} ({lab.cases[0].meaning})", width)
-            out.append("")
-            continue
-        if lab.warnings:
-            out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
-        out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
-        said = set()
-        for c in lab.cases:
-            name = c.name + (" (hidden)" if c.hidden else "")
-            status = "FAILED" if c.status == FAILED else c.status
-            head = f"  {name:<28} {f'{c.points}/{c.max_points}':>6}  {status:<8} "
-            if c.status == PASSED:
-                out.append(head.rstrip())
-                continue
-            parts = [c.reason]
-            if c.status == FAILED:
-                if c.said:
-                    parts.append(f"it said: {c.said}")
-                if c.outcome_wrong and c.meaning not in said:
-                    parts.append(c.meaning)
-                    said.add(c.meaning)
-                hint = _one_line(c.hint)
-                if hint and hint not in said:
-                    parts.append(f"hint: {hint}")
-                    said.add(hint)
-                elif hint:
-                    parts.append("hint: as above")
-            out += _wrapped(head, " -- ".join(parts), width)
-        out.append("")
-    return "\n".join(out)
-
-
-def details(grade: Grade, every: bool = True) -> str:
-    """The full explanation of the failures: compile errors once per lab, then each failed
-    case; every=False, only the first failure of each lab, the others named."""
-    out = []
-    for lab in grade.labs:
-        if lab.problem in COMPILE_PROBLEMS:
-            out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
-            continue
-        if lab.warnings and every:
-            out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
-        failed = [c for c in lab.cases if c.status == FAILED]
-        for c in failed if every else failed[:1]:
-            out.append(f"---- {c.id} (0/{c.max_points})\n{c.output if every else brief(c.output)}")
-        if not every and len(failed) > 1:
-            out.append(f"---- {lab.lab}: also failed, each in the table above: "
-                       f"{', '.join(c.name for c in failed[1:])}")
-    return "\n\n".join(out)
-
-
-def summary(grade: Grade) -> str:
-    """One line per lab, then the score: the last thing a student reads."""
-    width = max(len(lab.lab) for lab in grade.labs) if grade.labs else 0
-    lines = []
-    for lab in grade.labs:
-        lost = [c.name for c in lab.cases if c.points < c.max_points]
-        why = lab.problem.replace("_", " ") if lab.problem else \
-            ("full marks" if not lost else f"lost: {', '.join(lost)}")
-        lines.append(f"  {lab.lab:<{width}}  {f'{lab.points}/{lab.max_points}':>6}  {_cut(why, 80)}")
-    return "\n".join(lines)
-
-
-def header(grade: Grade) -> str:
-    lines = [f"vmlabs grade: {grade.folder} ({grade.student})",
-             f"random inputs: seed {grade.seed} ({replay(grade)} replays them)"]
-    if grade.sandbox:
-        lines.append(f"compiled and run in: {grade.sandbox}")
-    lines += [f"note: {n}" for n in grade.notes]
-    return "\n".join(lines)
-
-
-def text_report(grade: Grade, with_details=True, every=True) -> str:
-    """The header, the table, what went wrong (every failure, or every=False the first of
-    each lab), then one line per lab and the score."""
-    parts = [header(grade), "", table(grade)]
-    explained = details(grade, every) if with_details else ""
-    if explained:
-        title = "What went wrong, case by case:" if every else \
-            ("What went wrong, the first failure of each lab (every one: --details, or V=1; "
-             "all of them are in grade.txt):")
-        parts += [title, "", explained, ""]
-    if len(grade.labs) > 1:
-        parts += [summary(grade), ""]
-    parts.append(f"Score: {grade.score}/{grade.max_score}")
-    return "\n".join(parts) + "\n"
-
-
-def results_json(grade: Grade) -> dict:
-    """Gradescope's results.json: https://gradescope-autograders.readthedocs.io/en/latest/specs/"""
-    summary = [header(grade), ""]
-    summary += [f"{lab.lab}: {lab.points}/{lab.max_points}"
-                + (f" ({lab.problem}: {EXPLANATIONS[lab.problem]})" if lab.problem else "")
-                + (f"\n  the compiler warns: {first_warning(lab.warnings)}" if lab.warnings else "")
-                for lab in grade.labs]
-    tests = []
-    for i, lab in enumerate(grade.labs, 1):
-        for j, c in enumerate(lab.cases, 1):
-            output = c.output if c.status == PASSED else \
-                f"{c.reason}\n{c.outcome}: {c.meaning}\nhint: {c.hint}\n\n{c.output}"
-            tests.append({"name": c.id, "number": f"{i}.{j}", "score": c.points,
-                          "max_score": c.max_points, "status": PASSED if c.status == PASSED else FAILED,
-                          "output": output, "visibility": c.visibility, "tags": [lab.lab],
-                          "extra_data": {"outcome": c.outcome, "meaning": c.meaning}})
-    return {"score": grade.score, "max_score": grade.max_score,
-            "execution_time": round(grade.seconds, 2), "output": "\n".join(summary),
-            "visibility": "visible", "stdout_visibility": "hidden",
-            "extra_data": {"student": grade.student, "seed": grade.seed, "notes": list(grade.notes),
-                           "sandbox": grade.sandbox},
-            "tests": tests}
-
-
-def junit_xml(grade: Grade) -> str:
-    root = ET.Element("testsuites", name=f"vmlabs {grade.student}", tests=str(len(grade.cases)),
-                      failures=str(sum(c.status == FAILED for c in grade.cases)),
-                      skipped=str(sum(c.status == NOT_RUN for c in grade.cases)),
-                      time=f"{grade.seconds:.2f}")
-    for lab in grade.labs:
-        suite = ET.SubElement(root, "testsuite", name=lab.lab, tests=str(len(lab.cases)),
-                              failures=str(sum(c.status == FAILED for c in lab.cases)),
-                              skipped=str(sum(c.status == NOT_RUN for c in lab.cases)),
-                              time=f"{lab.seconds:.2f}")
-        props = ET.SubElement(suite, "properties")
-        ET.SubElement(props, "property", name="points", value=f"{lab.points}/{lab.max_points}")
-        ET.SubElement(props, "property", name="seed", value=str(grade.seed))
-        for c in lab.cases:
-            case = ET.SubElement(suite, "testcase", classname=lab.lab, name=c.name)
-            props = ET.SubElement(case, "properties")
-            ET.SubElement(props, "property", name="points", value=f"{c.points}/{c.max_points}")
-            ET.SubElement(props, "property", name="outcome", value=c.outcome)
-            if c.status == FAILED:
-                ET.SubElement(case, "failure", message=c.reason, type="failed").text = c.output
-            elif c.status == NOT_RUN:
-                ET.SubElement(case, "skipped", message=c.reason).text = c.output
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-
-
-def lost(lab: LabGrade) -> str:
-    """Why a lab lost points, by outcome name (run.EXPLANATIONS): "missing", "did_not_compile",
-    or each case that earned nothing as case=outcome ("" at full marks)."""
-    if lab.problem:
-        return lab.problem
-    return " ".join(f"{c.name}={c.outcome}" for c in lab.cases if c.points < c.max_points)
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def cell(value):
-    """A CSV cell a spreadsheet shows as the text it is: a student's folder named
-    =HYPERLINK(...) must not become a formula (OWASP's CSV injection advice: a leading ')."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def grades_csv(grades, labs) -> str:
-    """One row per student: the points of each lab and the total, then per lab what cost
-    points, by outcome name; a spreadsheet opens it (the points come first, for importing)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", *(lab.name for lab in labs), "total",
-                     *(f"{lab.name} lost" for lab in labs)])
-    writer.writerow(["Points Possible", *(sum(c.points for c in lab.cases) for lab in labs),
-                     sum(c.points for lab in labs for c in lab.cases), *("" for _ in labs)])
-    for grade in sorted(grades, key=lambda g: g.student):
-        by_lab = {lab.lab: lab for lab in grade.labs}
-        writer.writerow([cell(grade.student), *(by_lab[lab.name].points if lab.name in by_lab else 0
-                                          for lab in labs), grade.score,
-                         *(lost(by_lab[lab.name]) if lab.name in by_lab else "" for lab in labs)])
-    return buffer.getvalue()
-
-
-def write_atomic(path: Path, text: str):
-    """A reader never sees half a file: written beside it, then renamed over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
-def write_grade(grade: Grade, out: Path, with_details=True):
-    """results.json, junit.xml and grade.txt (the table and every failure) in out."""
-    write_atomic(out / "results.json", json.dumps(results_json(grade), indent=1) + "\n")
-    write_atomic(out / "junit.xml", junit_xml(grade))
-    write_atomic(out / "grade.txt", text_report(grade, with_details))
 
 
 # ---- the command line -------------------------------------------------------------------
@@ -700,8 +322,8 @@ def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr)
 
 
 def parse(argv):
-    build = os.environ.get("BUILD") or str(ROOT / "build")
-    env = os.environ.get
+    config = settings.current()
+    build = str(config.build)
     parser = argparse.ArgumentParser(prog="python3 -m harness.grade",
                                      description="grade the reference labs, one submission, or a class")
     what = parser.add_mutually_exclusive_group()
@@ -709,12 +331,12 @@ def parse(argv):
     what.add_argument("--all", metavar="DIR", help="a folder holding one folder per student")
     parser.add_argument("--out", metavar="DIR", help="where the grade files go (default: BUILD/grade)")
     parser.add_argument("--results", metavar="FILE", help="also write results.json here (Gradescope)")
-    parser.add_argument("--hidden", metavar="DIR", default=env("EXPECTED_HIDDEN") or None,
+    parser.add_argument("--hidden", metavar="DIR", default=config.hidden or None,
                         help="the instructor's hidden cases (EXPECTED_HIDDEN)")
     # A default given as text goes through type= too: a bad SEED or JOBS is a usage error.
-    parser.add_argument("--seed", type=int, default=env("SEED") or None,
+    parser.add_argument("--seed", type=int, default=config.seed or None,
                         help="the seed of the random standard inputs (SEED; default: a new one)")
-    parser.add_argument("--jobs", type=int, default=env("JOBS") or str(os.cpu_count() or 2),
+    parser.add_argument("--jobs", type=int, default=config.jobs or str(os.cpu_count() or 2),
                         help="labs run at once, each in its own sandbox (JOBS; default: the "
                              "number of cores)")
     parser.add_argument("--timeout", type=float, default=None,
@@ -724,16 +346,16 @@ def parse(argv):
     parser.add_argument("--case", action="append", metavar="LAB/CASE",
                         help="report only this case; exit 0 when it passed (GitHub Classroom)")
     parser.add_argument("--quiet", action="store_true", help="the table and the score, no details")
-    parser.add_argument("--roster", metavar="CSV", default=env("ROSTER") or None,
+    parser.add_argument("--roster", metavar="CSV", default=config.roster or None,
                         help="with --all: folder -> name, email, LMS id; also writes canvas.csv "
                              "and moodle.csv (ROSTER)")
-    parser.add_argument("--assignment", default=env("ASSIGNMENT") or "vmlabs",
+    parser.add_argument("--assignment", default=config.assignment or "vmlabs",
                         help="the assignment's column in canvas.csv and moodle.csv (ASSIGNMENT; "
                              "default vmlabs; Canvas: \"vmlabs (1234)\" names it by its id)")
-    parser.add_argument("--previous", metavar="PATH", default=env("PREVIOUS") or None,
+    parser.add_argument("--previous", metavar="PATH", default=config.previous or None,
                         help="with --all: a grades.csv or grade folder to compare with: who "
                              "gained or lost what (PREVIOUS)")
-    parser.add_argument("--details", action="store_true", default=env("V") == "1",
+    parser.add_argument("--details", action="store_true", default=config.verbose,
                         help="every failure in full, not only the first of each lab (V=1)")
     parser.add_argument("--expected", default=str(ROOT / "expected"), help=argparse.SUPPRESS)
     parser.add_argument("--labs", default=str(ROOT / "labs"), help=argparse.SUPPRESS)
@@ -743,25 +365,6 @@ def parse(argv):
         options.seed = cases.new_seed()
     options.out = Path(options.out or Path(options.build) / "grade")
     return options
-
-
-def only_cases(grade: Grade, wanted) -> Grade:
-    labs = []
-    for lab in grade.labs:
-        kept = tuple(c for c in lab.cases if c.id in wanted)
-        if kept:
-            labs.append(LabGrade(lab.lab, lab.title, lab.order, lab.problem, lab.message, kept,
-                                 lab.seconds, lab.warnings))
-    return Grade(grade.student, grade.folder, tuple(labs), grade.seed, grade.notes, grade.seconds,
-                 grade.sandbox)
-
-
-def fail_results(path: Path, message: str):
-    """A results.json that says why there is no grade, for Gradescope to show."""
-    write_atomic(path, json.dumps({"score": 0, "max_score": 0, "execution_time": 0,
-                                   "output": f"The autograder could not run: {message}",
-                                   "visibility": "visible", "stdout_visibility": "hidden",
-                                   "tests": []}, indent=1) + "\n")
 
 
 def main(argv, runner: Runner | None = None) -> int:

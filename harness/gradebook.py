@@ -17,7 +17,7 @@ The roster is a CSV with a header row: `folder` (the student's folder in SUBMISS
 `name`, `email`, `id` (the LMS's id: Canvas's user ID, Moodle's ID number), and optionally
 `sis_user_id`, `sis_login_id`, `section` (Canvas). UTF-8, with or without a byte-order mark.
 Every file is UTF-8, quoted as RFC 4180 says (a name with a comma is one cell), and a cell that
-would start a formula is written as text (grade.cell).
+would start a formula is written as text (results.cell).
 """
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from .grade import FAILED, NOT_RUN, cell, replay, table, write_atomic
+from .grades import FAILED, NOT_RUN
+from .results import cell, replay, table, write_atomic
 
 COLUMNS = ("folder", "name", "email", "id", "sis_user_id", "sis_login_id", "section")
 

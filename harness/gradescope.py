@@ -24,12 +24,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from . import cases
-from .run import ConfigError, sandbox_setting
-
-ROOT = Path(__file__).resolve().parent.parent
-HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "sandbox_user.py",
-           "pattern.py", "expr.py", "match.py", "report.py", "grade.py")
+from . import cases, settings
+from .settings import ROOT, ConfigError
+from .starter import PIPELINE as HARNESS
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu):
@@ -134,10 +131,10 @@ def write(zip_path: Path, hidden: Path | None = None, root: Path = ROOT,
 
 def main(argv) -> int:
     out = Path(argv[0]) if argv else ROOT / "build" / "gradescope"
-    hidden = os.environ.get("EXPECTED_HIDDEN") or None
+    config = settings.current()
     try:
-        write(out / "autograder.zip", Path(hidden) if hidden else None,
-              sandboxed=sandbox_setting())
+        write(out / "autograder.zip", Path(config.hidden) if config.hidden else None,
+              sandboxed=config.sandbox != "none")
     except (cases.CaseError, OSError, ConfigError) as e:
         print(f"gradescope: {e}", file=sys.stderr)
         return 2

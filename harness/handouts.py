@@ -22,13 +22,13 @@ toolchain; a marker without one is compared exactly.
 from __future__ import annotations
 
 import functools
-import os
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import settings
 from .build import toolchain as compiler
 
 MARKER = re.compile(r"^<!-- output: (?P<case>[a-z0-9_]+)(?:; toolchain: (?P<toolchain>[^\n]*?))? -->\n"
@@ -112,7 +112,7 @@ def shape(text: str) -> list:
 def _version(*command) -> str:
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                                env=dict(os.environ, WINEDEBUG="-all"))
+                                env=settings.environ(WINEDEBUG="-all"))
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     words = result.stdout.split()
@@ -166,18 +166,20 @@ def update(labs_dir: Path, run_case, current, only=()) -> int:
 def main() -> int:
     from . import cases
     from .build import compile_lab
+    from .pipeline import check_case
     from .run import Runner
 
     root = Path(__file__).resolve().parent.parent
-    build = Path(os.environ.get("BUILD") or root / "build")
+    build = settings.current().build
     labs = {lab.name: lab for lab in cases.load_all(root / "expected")}
     runner = Runner.started(build)
+    seed = int(settings.current().seed or 0)        # a random input is the same at every refresh
 
     def run_case(lab_name, case_name):
         lab = labs[lab_name]
         case = next(c for c in lab.cases if c.name == case_name)
         exe = compile_lab(root / "labs" / f"{lab.name}.c", build, native=lab.native)
-        return runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
+        return check_case(case, exe.exe, runner, seed, lab.native).outcome
 
     def current(lab_name):
         return toolchain(labs[lab_name].native, runner.wine)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import os
 import re
 import shutil
 import sys
@@ -29,10 +28,10 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import grade, starter
+from . import grade, settings, starter
 from .cases import tomllib
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "expected" / "mutants" / "catalogue.toml"
 TIMEOUT = "10"          # seconds, at most, per case: the default; less, and a loaded machine
                         # times out a case the mutant did not break (seen at load 10 with 5 s)
@@ -478,11 +477,11 @@ def parse(argv):
                                      description="grade every catalogue mutant of the labs")
     parser.add_argument("--lab", action="append", help="only this lab's mutants (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the mutants, grade nothing")
-    parser.add_argument("--jobs", type=int, default=int(os.environ.get("JOBS") or os.cpu_count() or 2))
+    parser.add_argument("--jobs", type=int, default=settings.current().workers)
     parser.add_argument("--no-starter", action="store_true", help="do not grade the starter")
     parser.add_argument("--root", default=str(ROOT), help="the checkout whose labs and cases "
                         "are graded (default: this one; the catalogue is always this one's)")
-    parser.add_argument("--build", default=os.environ.get("BUILD") or str(ROOT / "build"))
+    parser.add_argument("--build", default=str(settings.current().build))
     return parser.parse_args(argv)
 
 

@@ -19,7 +19,6 @@ pinned by a conformance test).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import sys
@@ -27,7 +26,10 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from . import settings
+from .explain import describe
+from .settings import ROOT
+
 
 # The Italian for each rule; the English is the hint of the vmsh case of the same name.
 RULES_IT = {
@@ -245,7 +247,7 @@ def normal(kind: str, text: str) -> str:
 def run_script(runner, exe, script: str) -> str:
     outcome = runner.run(exe, [], script, 10)
     if outcome.kind != "exit" or outcome.code != 0:
-        raise RuntimeError(f"vmsh did not finish the quiz's script: {outcome.describe()}\n"
+        raise RuntimeError(f"vmsh did not finish the quiz's script: {describe(outcome)}\n"
                            f"{outcome.stdout}{outcome.stderr}")
     return outcome.stdout
 
@@ -356,8 +358,9 @@ def main(argv=None) -> int:
 
     from . import cases
     from .build import compile_lab
-    from .run import ConfigError, Runner
-    build = Path(os.environ.get("BUILD") or ROOT / "build")
+    from .run import Runner
+    from .settings import ConfigError
+    build = settings.current().build
     seed = args.seed if args.seed is not None else cases.new_seed()
     exe = compile_lab(ROOT / "labs" / "vmsh.c", build)
     if not exe.ok:

@@ -23,7 +23,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .grade import FAILED, NOT_RUN, PASSED
+from .grades import FAILED, NOT_RUN, PASSED
 
 LAB_PROBLEMS = ("missing", "did_not_compile", "program_too_large")
 NOT_RUN_OUTCOMES = (*LAB_PROBLEMS, "not_run")
@@ -76,7 +76,7 @@ def from_csv(path: Path) -> dict:
         if not row or row[0] == "Points Possible":
             continue
         entry = dict(zip(header, row))
-        student = row[0][1:] if row[0].startswith("'") else row[0]      # grade.cell's quote
+        student = row[0][1:] if row[0].startswith("'") else row[0]      # results.cell's quote
         result = before[student] = Before({lab: int(entry.get(lab) or 0) for lab in labs})
         for lab in labs:
             lost = entry.get(f"{lab} lost", "")

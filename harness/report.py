@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 import shlex
 
+from .explain import describe, meaning
+
 MAX_ROWS = 80
 LEGEND = "= matched   ! wrong   - missing   + extra   ~ under ..."
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -86,9 +88,9 @@ def failure(case, outcome, verdict, results_file=None) -> str:
         return "\n".join(out + [f"problem:  {verdict.note}"])
     expected = expected_outcome(case, verdict)
     mark = "ok" if r.outcome_ok else "WRONG"
-    out.append(f"outcome:  expected {expected}, got {outcome.describe()}  [{mark}; known from {outcome.source}]")
+    out.append(f"outcome:  expected {expected}, got {describe(outcome)}  [{mark}; known from {outcome.source}]")
     if not r.outcome_ok:
-        out.append(f"meaning:  {outcome.explain()}")
+        out.append(f"meaning:  {meaning(outcome)}")
     if len(verdict.tried) > 1 or r.name:
         others = [t.name for t in verdict.tried if t is not r]
         out.append(f"variant:  nearest is {r.name!r}" + (f"; also tried {', '.join(others)}" if others else ""))
@@ -120,10 +122,76 @@ def full_record(case, outcome, verdict) -> str:
                    *note_lines(case, verdict), stdin_line(case)])
     return (f"{text}\n\n--- standard output ---\n{safe_lines(outcome.stdout)}"
             f"\n--- standard error ---\n{safe_lines(outcome.stderr)}"
-            f"\n--- {outcome.describe()} in {outcome.seconds:.2f} s: {outcome.explain()} ---"
+            f"\n--- {describe(outcome)} in {outcome.seconds:.2f} s: {meaning(outcome)} ---"
             f"\n--- ran in: {outcome.sandbox or 'no sandbox'} ---\n")
 
 
 def safe_lines(text: str) -> str:
     """safe(), line by line: newlines kept, every other control character escaped."""
     return "\n".join(safe(line) for line in text.split("\n"))
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "\u2026"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+
+def reason_of(case, outcome, verdict) -> str:
+    """What went wrong, in one line: the first difference a student should look at."""
+    if verdict.note:
+        return verdict.note
+    r = verdict.result
+    if not r.outcome_ok:
+        expected = expected_outcome(case, verdict)
+        return f"expected {expected}, got {describe(outcome)}"
+    for label, ok, rows in (("output", r.stdout_ok, r.stdout_rows), ("stderr", r.stderr_ok, r.stderr_rows)):
+        if ok:
+            continue
+        line = 0
+        for row in rows:
+            line += row.got is not None
+            if row.mark == "!":
+                why = f" ({row.why})" if row.why and row.why != "different text" else ""
+                return f"{label} line {line}: got {row.got.strip()!r}, expected {row.expected.strip()!r}{why}"
+            if row.mark == "-":
+                return f"{label}: missing {row.expected.strip()!r}"
+            if row.mark == "+" and label == "output":
+                return (f"output line {line}: {cut(row.got.strip(), 40)!r} is extra: debug "
+                        f"prints go to stderr, which is not graded")
+            if row.mark == "+":
+                return f"{label} line {line}: {row.got.strip()!r} not expected ({row.why})"
+        return f"{label} does not match"
+    failed = next((c for c in r.checks if not c.ok), None)
+    if failed:
+        return f"check failed: {failed.text}" + (f" ({failed.detail})" if failed.detail else "")
+    return "failed"
+
+
+def last_said(outcome) -> str:
+    """What the program said last, when that says more than how it ended: for one that ended
+    itself with an error, its last line on stderr (die()'s "VirtualFree failed:
+    ERROR_INVALID_PARAMETER (87)" rather than status 2); for one killed at the timeout, its
+    last line of output (where it was when it hung)."""
+    if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
+        text, prefix = outcome.stderr, ""
+    elif outcome.label == "timeout":
+        text, prefix = outcome.stdout, "(its last line) "
+    else:
+        return ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return prefix + cut(safe(lines[-1]), 120) if lines else ""
+
+
+def first_warning(message: str) -> str:
+    lines = message.splitlines()
+    return cut(one_line(next((l for l in lines if "warning" in l), lines[0] if lines else "")), 100)
+
+
+def first_error(message: str) -> str:
+    lines = message.splitlines()
+    line = next((l for l in lines if "error" in l.lower()), lines[0] if lines else "")
+    return one_line(line)

@@ -32,6 +32,8 @@ import time
 import uuid
 from pathlib import Path
 
+from . import settings
+
 try:
     import fcntl
 except ImportError:             # Windows: there is no user level there
@@ -242,7 +244,7 @@ class UserSandbox:
     def environment(self, wine_env: dict) -> dict:
         """A run's environment; the paths of its own folder are set when it starts."""
         env = {"PATH": "/usr/bin:/bin", "USER": USER_NAME, "LOGNAME": USER_NAME}
-        env.update({k: os.environ[k] for k in ("LANG", "LC_ALL", "LC_CTYPE", "TZ") if os.environ.get(k)})
+        env.update({k: v for k, v in settings.current().kept.items() if k in ("LANG", "LC_ALL", "LC_CTYPE", "TZ")})
         env.update(wine_env)
         return env
 

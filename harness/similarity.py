@@ -25,19 +25,22 @@ import html
 import io
 import itertools
 import json
-import os
 import shutil
 import sys
 import tempfile
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cases, starter
-from .grade import GradingError, cell, students_in, write_atomic
-from .run import ConfigError, Runner
+from . import cases, settings, starter
+from .grade import GradingError, students_in
+from .results import cell, write_atomic
+from .explain import describe
+from .run import Runner
+from .settings import ConfigError
 from .submission import find_sources
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 ENGINE = Path(__file__).resolve().with_name("dolos.mjs")
 ENGINE_TIMEOUT = 600        # seconds for one lab of a class (300 students: about 20 s)
 
@@ -98,7 +101,7 @@ def dolos_engine(dolos: Path, runner: Runner, work: Path):
                                        "pairs.json"], folder, ENGINE_TIMEOUT,
                                       readonly=[ENGINE, Path(dolos)])
             if outcome.label != "exit" or not (folder / "pairs.json").is_file():
-                raise SimilarityError(f"Dolos failed: {outcome.describe()}: "
+                raise SimilarityError(f"Dolos failed: {describe(outcome)}: "
                                       f"{outcome.stderr.strip()[-800:]}")
             pairs = json.loads((folder / "pairs.json").read_text(encoding="utf-8"))["pairs"]
         finally:
@@ -112,9 +115,9 @@ def dolos_engine(dolos: Path, runner: Runner, work: Path):
 def sandbox(build: Path) -> Runner:
     """A started Runner for Dolos: the sandbox (and its level) grading would use, no Wine
     (Dolos is a program of this machine). The caller stops it."""
-    os.environ["RUNNER"] = ""           # read by Runner.from_environment: no Wine, no prefix
+    config = dataclasses.replace(settings.current(), runner="")     # no Wine, no prefix
     try:
-        runner = Runner.started(build, user_level=True)
+        runner = Runner.started(build, user_level=True, config=config)
     except (ConfigError, RuntimeError, OSError) as e:
         raise SimilarityError(f"cannot run Dolos in the sandbox: {e}") from None
     return runner
@@ -276,7 +279,7 @@ def run(folder: Path, out: Path, engine, only=(), top: int = 10,
 
 
 def main(argv) -> int:
-    build = Path(os.environ.get("BUILD") or ROOT / "build")
+    build = settings.current().build
     parser = argparse.ArgumentParser(prog="python3 -m harness.similarity",
                                      description="rank pairs of students by the code they share")
     parser.add_argument("folder", help="a folder holding one folder per student")

@@ -25,11 +25,16 @@ import textwrap
 from pathlib import Path
 
 from . import cases
+from .settings import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 STUDENT = Path(__file__).resolve().parent / "student"     # the files only the starter has
-HARNESS = ("__init__.py", "cases.py", "submission.py", "build.py", "run.py", "sandbox_user.py",
-           "pattern.py", "expr.py", "match.py", "report.py", "grade.py", "demo.py", "deps.sh")
+# The pipeline: what grading a submission needs, and all the starter and Gradescope ship of
+# harness/ (the instructor's tools beside it are never shipped).
+PIPELINE = ("__init__.py", "settings.py", "ntstatus.py", "cases.py", "pattern.py", "expr.py",
+            "match.py", "submission.py", "build.py", "outcome.py", "explain.py", "sandbox.py",
+            "sandbox_user.py", "watch.py", "wine.py", "run.py", "report.py", "pipeline.py",
+            "grades.py", "results.py", "grade.py")
+HARNESS = (*PIPELINE, "demo.py", "deps.sh")
 
 CONTAINER = (".devcontainer", ".dockerignore")                  # as they are in the checkout
 
@@ -165,6 +170,7 @@ def write(out: Path, root: Path = ROOT) -> list:
     for name in HARNESS:
         shutil.copy(root / "harness" / name, out / "harness" / name)
     shutil.copy(STUDENT / "Makefile", out / "Makefile")
+    shutil.copytree(root / "mk", out / "mk")        # the rules both Makefiles share
     shutil.copy(STUDENT / "gitignore", out / ".gitignore")
     todo_list = "\n".join(f"| [`labs/{lab}.c`](labs/{lab}.c) | "
                           + "; ".join(f"line {line}: {hint}" for line, hint in todos) + " |"

@@ -7,6 +7,7 @@ import difflib
 import pytest
 
 from . import handouts
+from .pipeline import check_case
 
 
 def pytest_generate_tests(metafunc):
@@ -16,7 +17,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("block", found, ids=[b.id for b in found])
 
 
-def test_handout_output_is_current(block, labs_by_name, built, runner):
+def test_handout_output_is_current(block, labs_by_name, built, runner, seed):
     lab = labs_by_name.get(block.lab)
     if lab is None:
         pytest.skip(f"no case file for {block.lab} (make check LAB=... selected others)")
@@ -26,7 +27,7 @@ def test_handout_output_is_current(block, labs_by_name, built, runner):
         pytest.skip("the handouts show runs under Wine")
     exe = built(lab)
     assert exe.ok, exe.message
-    outcome = runner.run(exe.exe, case.args, case.stdin, case.timeout, native=lab.native)
+    outcome = check_case(case, exe.exe, runner, seed, lab.native).outcome
     current = handouts.toolchain(lab.native, runner.wine)
     want, got, how = handouts.compared(block, handouts.shown(outcome), current)
     if want != got:

@@ -10,7 +10,7 @@ import os
 import time
 from pathlib import Path
 
-from ..run import SCRATCH
+from ..sandbox import SCRATCH
 from ..sandbox_user import alive as _running     # not a zombie: it has not ended
 
 

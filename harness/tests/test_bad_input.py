@@ -6,13 +6,14 @@ folders are real mounts (bwrap), since permissions mean nothing to root.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .. import settings
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -39,7 +40,7 @@ def test_a_malformed_case_file_names_the_file_and_line(tmp_path):
 
 
 def test_a_setting_that_makes_no_sense_is_refused():
-    status, output = harness("-k", "compiles_alone", env={**os.environ, "MEMORY": "lots"})
+    status, output = harness("-k", "compiles_alone", env=settings.environ(MEMORY="lots"))
     assert status == 2, output
     assert "MEMORY='lots': expected a size such as" in output and "Traceback" not in output
 

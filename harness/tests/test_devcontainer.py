@@ -74,9 +74,10 @@ def test_the_image_is_installed_by_make_deps_script_alone():
     assert not [s for s in steps if re.search(r"\b(apt-get|apt|dpkg|pip3?|npm) ", s)
                 and "deps.sh" not in s]
     assert "COPY harness/deps.sh /opt/vmlabs/harness/deps.sh" in steps
-    assert re.search(r"^deps:\n\t\$\(Q\)sh harness/deps\.sh$", (ROOT / "Makefile").read_text(), re.M)
-    assert re.search(r"^deps:\n\t\$\(Q\)sh harness/deps\.sh$",
-                     (ROOT / "harness" / "student" / "Makefile").read_text(), re.M)
+    # make deps in the checkout and in the starter: the rule both Makefiles include
+    assert re.search(r"^deps:\n\t\$\(Q\)sh harness/deps\.sh$", (ROOT / "mk" / "labs.mk").read_text(), re.M)
+    for makefile in (ROOT / "Makefile", ROOT / "harness" / "student" / "Makefile"):
+        assert re.search(r"^include mk/labs\.mk$", makefile.read_text(), re.M), makefile
     assert "make check" in (ROOT / ".ci" / "run").read_text()
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from .. import cases, grade
-from ..run import EXPLANATIONS
+from ..explain import EXPLANATIONS
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

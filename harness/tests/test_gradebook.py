@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import gradebook, grade, regrade
+from .. import gradebook, grade, grades, regrade
 from .. import cases
 from .test_grade import SCORES, submission
 
@@ -144,16 +144,16 @@ def test_a_previous_grades_csv_gives_the_same_diff(graded):
 
 
 def regrade_grade(out: Path, student: str):
-    """A grade.Grade rebuilt from results.json, enough for regrade.compare."""
+    """A grades.Grade rebuilt from results.json, enough for regrade.compare."""
     import json
     data = json.loads((out / student / "results.json").read_text())
     labs = {}
     for t in data["tests"]:
         lab, name = t["name"].split("/")
         status = regrade._status(t["status"] == "passed", t["extra_data"]["outcome"])
-        labs.setdefault(lab, []).append(grade.CaseGrade(lab, name, t["score"], t["max_score"], status,
+        labs.setdefault(lab, []).append(grades.CaseGrade(lab, name, t["score"], t["max_score"], status,
                                                         "", "", "", False, None, None))
-    return grade.Grade(student, "", tuple(grade.LabGrade(lab, "", 0, "", "", tuple(c), 0)
+    return grades.Grade(student, "", tuple(grades.LabGrade(lab, "", 0, "", "", tuple(c), 0)
                                           for lab, c in labs.items()), 0)
 
 

@@ -10,7 +10,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-from .. import cases, gradescope
+from .. import cases, gradescope, settings
 from .test_grade import submission
 
 HERE = Path(__file__).resolve().parent
@@ -32,7 +32,7 @@ def test_run_autograder_grades_a_submission_and_writes_results_json(tmp_path, bo
     borrowed_build.rename(root / "build")       # where run_autograder keeps its BUILD
 
     result = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True, text=True,
-                            env=dict(os.environ, AUTOGRADER_ROOT=str(root)), timeout=300)
+                            env=settings.environ(AUTOGRADER_ROOT=str(root)), timeout=300)
     assert result.returncode == 0, result.stderr
     most = sum(c.points for lab in cases.load_all(ROOT / "expected", hidden=HERE / "hidden")
                for c in lab.cases)

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from .. import cases, match, report
-from ..run import Limits
+from .. import cases, match, report, settings
+from .. import explain
+from ..settings import Limits
 from .machine import describe, leftovers, windows_path
 
 HERE = Path(__file__).resolve().parent
@@ -80,12 +81,12 @@ def test_printing_a_gigabyte_is_cut_at_the_limit(hostile):
     assert outcome.label == "output_cut"
     kept = len(outcome.stdout.encode())         # up to the limit (less the CRs of CRLF)
     assert LIMITS.output * 0.99 < kept <= LIMITS.output, kept
-    assert "output cut: more than 1 MiB printed" in outcome.describe()
+    assert "output cut: more than 1 MiB printed" in explain.describe(outcome)
 
 
 def test_spawning_in_a_loop_hits_the_process_limit(hostile):
     outcome = judged(hostile, "spawn")
-    assert outcome.label == "process_limit" and "16 processes" in outcome.explain()
+    assert outcome.label == "process_limit" and "16 processes" in explain.meaning(outcome)
 
 
 def test_committing_until_failure_stops_at_the_memory_limit(hostile):
@@ -194,11 +195,10 @@ def test_inside_another_sandbox_grading_keeps_bwrap_without_a_pid_namespace(runn
     if runner.sandbox is None or runner.sandbox.kind != "bwrap":
         pytest.skip("SANDBOX=0 or the user level: the bwrap levels are tested here")
     import json
-    import os
     import subprocess
     import sys
     out = tmp_path / "grade"
-    env = {k: v for k, v in os.environ.items() if k not in ("SANDBOX", "MAKEFLAGS")}
+    env = settings.environ(drop=("SANDBOX", "MAKEFLAGS"))
     command = ["bwrap", "--dev-bind", "/", "/", "--unshare-user", "--unshare-pid", "--proc", "/proc",
                "--die-with-parent", "--", sys.executable, "-m", "harness.grade", "--submission",
                str(ROOT / "labs"), "--lab", "reserve_commit", "--quiet", "--out", str(out),

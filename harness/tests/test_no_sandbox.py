@@ -5,7 +5,6 @@ reason; SANDBOX=1 makes it an error, and grading never runs a submission unsandb
 fails on purpose here: BWRAP names a script that prints AppArmor's message and exits 1."""
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import sandbox_user, starter
+from .. import sandbox_user, settings, starter
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 APPARMOR = "bwrap: setting up uid map: Permission denied"
@@ -28,8 +27,7 @@ def refusing_bwrap(tmp_path):
     script.write_text(f"#!/bin/sh\necho '{APPARMOR}' >&2\nexit 1\n")
     script.chmod(0o755)
     # Not MAKEFLAGS either: make check SANDBOX=1 passes its variables to every make under it.
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("SANDBOX", "PYTEST_ADDOPTS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    env = settings.environ(drop=("SANDBOX", "PYTEST_ADDOPTS", "MAKEFLAGS", "MFLAGS", "MAKELEVEL"))
     env["BWRAP"] = str(script)
     return env
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from .. import cases, match, report
-from ..run import EXPLANATIONS, Limits
+from ..explain import EXPLANATIONS, describe, meaning
+from ..settings import Limits
 from .machine import leftovers
 
 HERE = Path(__file__).resolve().parent
@@ -50,7 +51,7 @@ def test_each_ending_is_named(ending, strict, own_copy):
     assert verdict.passed, report.failure(case, outcome, verdict)
     label, words = NAMED[case.name]
     assert outcome.label == label
-    assert words in outcome.explain(), outcome.explain()
+    assert words in meaning(outcome), meaning(outcome)
     assert not leftovers(exe)
 
 
@@ -94,9 +95,9 @@ def test_a_wrong_outcome_is_explained_in_the_report(strict, program):
 def test_a_linux_programs_sigsegv_is_a_segmentation_fault(status, stderr, described):
     """posix_vm's handler reports the fault and exits 139 (128 + SIGSEGV, as a shell shows a
     death by SIGSEGV): a segmentation fault at an address, not 'ended itself with status 139'."""
-    from ..run import Outcome, classify
+    from ..outcome import Outcome, classify
     kind, code, access, address, source = classify(status, "", stderr, "linux")
     outcome = Outcome(kind, code, access, address, "", stderr, 0.1, (), "", "linux", source)
-    assert outcome.label == "segmentation_fault" and outcome.describe() == described
-    assert "SIGSEGV: the program" in outcome.explain()
+    assert outcome.label == "segmentation_fault" and describe(outcome) == described
+    assert "SIGSEGV: the program" in meaning(outcome)
     assert str(cases.parse_outcome("segmentation fault writing")) == "segmentation fault writing"

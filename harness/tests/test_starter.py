@@ -2,7 +2,6 @@
 below full marks, and it holds nothing an instructor keeps (solutions, hidden cases)."""
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import cases, starter
+from .. import cases, settings, starter
 from ..cases import tomllib
 
 HERE = Path(__file__).resolve().parent
@@ -101,7 +100,7 @@ def test_its_own_check_grades_it_below_full_marks(starter_dir, borrowed_build):
     warning, every case ends in time, and the TODOs cost points: the untouched starter
     earns at most CEILING of the points, no case passing on code a student has not written."""
     out, _ = starter_dir
-    env = dict(os.environ, BUILD=str(borrowed_build))
+    env = settings.environ(BUILD=str(borrowed_build))
     env.pop("EXPECTED_HIDDEN", None)
     result = subprocess.run([sys.executable, "-m", "harness.grade", "--quiet"], cwd=out, env=env,
                             capture_output=True, text=True, timeout=300)

@@ -25,8 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from .. import gradescope, grade, sandbox_user
-from ..run import Limits, Runner
+from .. import grade, gradescope, sandbox_user, settings
+from ..explain import describe
+from ..run import Runner
+from ..settings import Limits
 from .machine import windows_path
 from .test_grade import PEEKER, WITH_REFERENCE, submission
 
@@ -92,7 +94,7 @@ def test_a_run_is_killed_whole_and_leaves_nothing(user_runner, tmp_path):
 def test_processes_are_counted_and_time_is_limited(user_runner, tmp_path):
     forks = user_runner.run_tool(["sh", "-c", "id -u > uid; while :; do sleep 5 & done"], tmp_path,
                                  timeout=5)
-    assert forks.label == "process_limit", forks.describe()
+    assert forks.label == "process_limit", describe(forks)
     sleeps = user_runner.run_tool(["sleep", "30"], tmp_path, timeout=1)
     assert sleeps.label == "timeout"
     assert not pool_leftovers(int((tmp_path / "uid").read_text()))
@@ -197,7 +199,7 @@ def in_container(command: list, top: Path) -> subprocess.CompletedProcess:
     """command as root in a container like Docker's: the machine's files, a pid namespace
     of its own, Docker's default capabilities only (so no namespace can be made in it)."""
     caps = [arg for cap in DOCKER_CAPS for arg in ("--cap-add", cap)]
-    env = {k: v for k, v in os.environ.items() if k not in ("SANDBOX", "BUILD", "MAKEFLAGS")}
+    env = settings.environ(drop=("SANDBOX", "BUILD", "MAKEFLAGS"))
     env.update(TIMEOUT=TIMEOUT, JOBS="2")
     return subprocess.run(["bwrap", "--dev-bind", "/", "/", "--unshare-pid", "--proc", "/proc",
                            "--die-with-parent", "--cap-drop", "ALL", *caps, "--", *command],

@@ -1,0 +1,258 @@
+"""results: a Grade written for its readers: the table and report a student reads,
+results.json (Gradescope's schema), junit.xml, grades.csv; every file written atomically.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import textwrap
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from .explain import EXPLANATIONS
+from .grades import COMPILE_PROBLEMS, FAILED, NOT_RUN, PASSED, Grade, lost
+from .report import cut as _cut, first_warning, one_line as _one_line
+
+def replay(grade: Grade) -> str:
+    return f"SEED={grade.seed}"
+
+
+def _wrapped(head: str, text: str, width: int, most: int = 4) -> list:
+    """text after head, wrapped under itself, on at most `most` lines (the rest is in the
+    details and in grade.txt)."""
+    lines = textwrap.wrap(text, max(40, width - len(head)), break_on_hyphens=False) or [""]
+    if len(lines) > most:
+        lines = lines[:most - 1] + [_cut(lines[most - 1], max(40, width - len(head)) - 1) + "\u2026"]
+    return [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
+
+
+FOLDED = (("  = ", "lines as expected"), ("  - ", "more lines missing"),
+          ("  FAIL ", "more checks failed"))
+
+
+def brief(text: str, keep: int = 2) -> str:
+    """A failure's report with each run of alike lines (matched output "  = ", missing lines
+    "  - ", failed checks) longer than 2 * keep + 1 folded to its first and last `keep`
+    lines: the differences stay in view."""
+    out, run, kind = [], [], None
+
+    def flush():
+        if len(run) > 2 * keep + 1:
+            indent = run[0][:len(run[0]) - len(run[0].lstrip())]
+            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {kind[1]}"] + run[-keep:])
+        else:
+            out.extend(run)
+        run.clear()
+
+    for line in text.split("\n"):
+        alike = next((k for k in FOLDED if line.startswith(k[0])), None)
+        if alike is not kind:
+            flush()
+            kind = alike
+        if alike is None:
+            out.append(line)
+        else:
+            run.append(line)
+    flush()
+    return "\n".join(out)
+
+
+def table(grade: Grade, width: int = 110) -> str:
+    """Per lab: each case, its points, its status and, when it failed, what happened and the
+    hint; an explanation or a hint already given in the lab is not given again."""
+    out = []
+    for lab in grade.labs:
+        out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
+        if lab.problem:
+            out.append(f"  {lab.cases[0].reason}")
+            names = ", ".join(c.name + (" (hidden)" if c.hidden else "") for c in lab.cases)
+            out += _wrapped("  not run: ", f"{names} ({lab.cases[0].meaning})", width)
+            out.append("")
+            continue
+        if lab.warnings:
+            out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
+        out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
+        said = set()
+        for c in lab.cases:
+            name = c.name + (" (hidden)" if c.hidden else "")
+            status = "FAILED" if c.status == FAILED else c.status
+            head = f"  {name:<28} {f'{c.points}/{c.max_points}':>6}  {status:<8} "
+            if c.status == PASSED:
+                out.append(head.rstrip())
+                continue
+            parts = [c.reason]
+            if c.status == FAILED:
+                if c.said:
+                    parts.append(f"it said: {c.said}")
+                if c.outcome_wrong and c.meaning not in said:
+                    parts.append(c.meaning)
+                    said.add(c.meaning)
+                hint = _one_line(c.hint)
+                if hint and hint not in said:
+                    parts.append(f"hint: {hint}")
+                    said.add(hint)
+                elif hint:
+                    parts.append("hint: as above")
+            out += _wrapped(head, " -- ".join(parts), width)
+        out.append("")
+    return "\n".join(out)
+
+
+def details(grade: Grade, every: bool = True) -> str:
+    """The full explanation of the failures: compile errors once per lab, then each failed
+    case; every=False, only the first failure of each lab, the others named."""
+    out = []
+    for lab in grade.labs:
+        if lab.problem in COMPILE_PROBLEMS:
+            out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
+            continue
+        if lab.warnings and every:
+            out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
+        failed = [c for c in lab.cases if c.status == FAILED]
+        for c in failed if every else failed[:1]:
+            out.append(f"---- {c.id} (0/{c.max_points})\n{c.output if every else brief(c.output)}")
+        if not every and len(failed) > 1:
+            out.append(f"---- {lab.lab}: also failed, each in the table above: "
+                       f"{', '.join(c.name for c in failed[1:])}")
+    return "\n\n".join(out)
+
+
+def summary(grade: Grade) -> str:
+    """One line per lab, then the score: the last thing a student reads."""
+    width = max(len(lab.lab) for lab in grade.labs) if grade.labs else 0
+    lines = []
+    for lab in grade.labs:
+        lost = [c.name for c in lab.cases if c.points < c.max_points]
+        why = lab.problem.replace("_", " ") if lab.problem else \
+            ("full marks" if not lost else f"lost: {', '.join(lost)}")
+        lines.append(f"  {lab.lab:<{width}}  {f'{lab.points}/{lab.max_points}':>6}  {_cut(why, 80)}")
+    return "\n".join(lines)
+
+
+def header(grade: Grade) -> str:
+    lines = [f"vmlabs grade: {grade.folder} ({grade.student})",
+             f"random inputs: seed {grade.seed} ({replay(grade)} replays them)"]
+    if grade.sandbox:
+        lines.append(f"compiled and run in: {grade.sandbox}")
+    lines += [f"note: {n}" for n in grade.notes]
+    return "\n".join(lines)
+
+
+def text_report(grade: Grade, with_details=True, every=True) -> str:
+    """The header, the table, what went wrong (every failure, or every=False the first of
+    each lab), then one line per lab and the score."""
+    parts = [header(grade), "", table(grade)]
+    explained = details(grade, every) if with_details else ""
+    if explained:
+        title = "What went wrong, case by case:" if every else \
+            ("What went wrong, the first failure of each lab (every one: --details, or V=1; "
+             "all of them are in grade.txt):")
+        parts += [title, "", explained, ""]
+    if len(grade.labs) > 1:
+        parts += [summary(grade), ""]
+    parts.append(f"Score: {grade.score}/{grade.max_score}")
+    return "\n".join(parts) + "\n"
+
+
+def results_json(grade: Grade) -> dict:
+    """Gradescope's results.json: https://gradescope-autograders.readthedocs.io/en/latest/specs/"""
+    summary = [header(grade), ""]
+    summary += [f"{lab.lab}: {lab.points}/{lab.max_points}"
+                + (f" ({lab.problem}: {EXPLANATIONS[lab.problem]})" if lab.problem else "")
+                + (f"\n  the compiler warns: {first_warning(lab.warnings)}" if lab.warnings else "")
+                for lab in grade.labs]
+    tests = []
+    for i, lab in enumerate(grade.labs, 1):
+        for j, c in enumerate(lab.cases, 1):
+            output = c.output if c.status == PASSED else \
+                f"{c.reason}\n{c.outcome}: {c.meaning}\nhint: {c.hint}\n\n{c.output}"
+            tests.append({"name": c.id, "number": f"{i}.{j}", "score": c.points,
+                          "max_score": c.max_points, "status": PASSED if c.status == PASSED else FAILED,
+                          "output": output, "visibility": c.visibility, "tags": [lab.lab],
+                          "extra_data": {"outcome": c.outcome, "meaning": c.meaning}})
+    return {"score": grade.score, "max_score": grade.max_score,
+            "execution_time": round(grade.seconds, 2), "output": "\n".join(summary),
+            "visibility": "visible", "stdout_visibility": "hidden",
+            "extra_data": {"student": grade.student, "seed": grade.seed, "notes": list(grade.notes),
+                           "sandbox": grade.sandbox},
+            "tests": tests}
+
+
+def junit_xml(grade: Grade) -> str:
+    root = ET.Element("testsuites", name=f"vmlabs {grade.student}", tests=str(len(grade.cases)),
+                      failures=str(sum(c.status == FAILED for c in grade.cases)),
+                      skipped=str(sum(c.status == NOT_RUN for c in grade.cases)),
+                      time=f"{grade.seconds:.2f}")
+    for lab in grade.labs:
+        suite = ET.SubElement(root, "testsuite", name=lab.lab, tests=str(len(lab.cases)),
+                              failures=str(sum(c.status == FAILED for c in lab.cases)),
+                              skipped=str(sum(c.status == NOT_RUN for c in lab.cases)),
+                              time=f"{lab.seconds:.2f}")
+        props = ET.SubElement(suite, "properties")
+        ET.SubElement(props, "property", name="points", value=f"{lab.points}/{lab.max_points}")
+        ET.SubElement(props, "property", name="seed", value=str(grade.seed))
+        for c in lab.cases:
+            case = ET.SubElement(suite, "testcase", classname=lab.lab, name=c.name)
+            props = ET.SubElement(case, "properties")
+            ET.SubElement(props, "property", name="points", value=f"{c.points}/{c.max_points}")
+            ET.SubElement(props, "property", name="outcome", value=c.outcome)
+            if c.status == FAILED:
+                ET.SubElement(case, "failure", message=c.reason, type="failed").text = c.output
+            elif c.status == NOT_RUN:
+                ET.SubElement(case, "skipped", message=c.reason).text = c.output
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell(value):
+    """A CSV cell a spreadsheet shows as the text it is: a student's folder named
+    =HYPERLINK(...) must not become a formula (OWASP's CSV injection advice: a leading ')."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def grades_csv(grades, labs) -> str:
+    """One row per student: the points of each lab and the total, then per lab what cost
+    points, by outcome name; a spreadsheet opens it (the points come first, for importing)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", *(lab.name for lab in labs), "total",
+                     *(f"{lab.name} lost" for lab in labs)])
+    writer.writerow(["Points Possible", *(sum(c.points for c in lab.cases) for lab in labs),
+                     sum(c.points for lab in labs for c in lab.cases), *("" for _ in labs)])
+    for grade in sorted(grades, key=lambda g: g.student):
+        by_lab = {lab.lab: lab for lab in grade.labs}
+        writer.writerow([cell(grade.student), *(by_lab[lab.name].points if lab.name in by_lab else 0
+                                          for lab in labs), grade.score,
+                         *(lost(by_lab[lab.name]) if lab.name in by_lab else "" for lab in labs)])
+    return buffer.getvalue()
+
+
+def write_atomic(path: Path, text: str):
+    """A reader never sees half a file: written beside it, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def write_grade(grade: Grade, out: Path, with_details=True):
+    """results.json, junit.xml and grade.txt (the table and every failure) in out."""
+    write_atomic(out / "results.json", json.dumps(results_json(grade), indent=1) + "\n")
+    write_atomic(out / "junit.xml", junit_xml(grade))
+    write_atomic(out / "grade.txt", text_report(grade, with_details))
+
+
+def fail_results(path: Path, message: str):
+    """A results.json that says why there is no grade, for Gradescope to show."""
+    write_atomic(path, json.dumps({"score": 0, "max_score": 0, "execution_time": 0,
+                                   "output": f"The autograder could not run: {message}",
+                                   "visibility": "visible", "stdout_visibility": "hidden",
+                                   "tests": []}, indent=1) + "\n")
+
