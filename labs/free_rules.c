@@ -16,6 +16,14 @@
  *   commit-free           MEM_COMMIT where nothing is reserved (a region just
  *                         released, so surely free): NULL, ERROR_INVALID_ADDRESS
  *   recommit              MEM_COMMIT of a committed page: succeeds, content kept
+ *   decommit-inside       MEM_DECOMMIT, size 0, at base + page + 1: ERROR_INVALID_ADDRESS;
+ *                         at base + page - 2 (inside page 0): the whole region
+ *   free-twice            release, then decommit, a region already released: Windows
+ *                         ERROR_INVALID_ADDRESS (487), Wine 8 ERROR_INVALID_PARAMETER (87)
+ *   decommit-past-end     MEM_DECOMMIT running past the region's end: ERROR_INVALID_PARAMETER
+ *   bad-args              size 0, protection 0, PAGE_READONLY | PAGE_EXECUTE, PAGE_WRITECOPY
+ *                         on private memory: ERROR_INVALID_PARAMETER; VirtualProtect with a
+ *                         NULL old protection: ERROR_NOACCESS (998)
  *
  * Sources.  Microsoft Learn, VirtualFree: MEM_RELEASE needs size 0 and the base
  * VirtualAlloc returned; MEM_DECOMMIT takes every page holding a byte of the
@@ -32,6 +40,10 @@
  * release at base + page + 1 is STATUS_FREE_VM_NOT_AT_BASE (inside the first page
  * the address rounds down to the base and succeeds: hence "+ page"); and
  * dlls/ntdll/tests/error.c: that status is ERROR_INVALID_ADDRESS.
+ * The new experiments: test_NtAllocateVirtualMemory (decommit-inside),
+ * test_NtFreeVirtualMemory (free-twice: STATUS_MEMORY_NOT_ALLOCATED; decommit-past-end:
+ * STATUS_UNABLE_TO_FREE_VM), kernel32 test_VirtualAlloc, test_VirtualAlloc_protection,
+ * test_VirtualProtect (bad-args).
  * Documented but not in Wine's tests, so a "behaviour:" line names the outcome:
  *   bad-type       rejected | accepted (Windows Research Kernel, freevm.c: both
  *                  flags -> STATUS_INVALID_PARAMETER_4 = ERROR_INVALID_PARAMETER)

@@ -75,6 +75,7 @@ static void edges(size_t page)
     else
         printf("result:             NULL, %s\n", error_name(GetLastError()));
     page_strip("pages:              ", base, 2);
+    print_query("page 0 state:       ", base);
     if (!VirtualFree(base, 0, MEM_RELEASE))
         die("VirtualFree(MEM_RELEASE)");
 }
