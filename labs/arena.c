@@ -281,6 +281,25 @@ static void check_heap(struct arena *a, size_t live)
 
 /* ---- the walkthrough: what VirtualQuery sees after each step ---- */
 
+/* Which pages are in RAM now (QueryWorkingSetEx, Valid): committing costs no RAM, the first
+ * write to a page does (here the headers and footers the allocator writes), a decommit
+ * gives it back.  "*" in RAM, "." not. */
+static void in_ram(const char *base, size_t pages, size_t page)
+{
+    size_t resident = 0;
+    printf("  in RAM:           ");
+    for (size_t i = 0; i < pages; i++) {
+        PSAPI_WORKING_SET_EX_INFORMATION ws;
+        memset(&ws, 0, sizeof ws);
+        ws.VirtualAddress = (void *)(base + i * page);
+        int valid = QueryWorkingSetEx(GetCurrentProcess(), &ws, sizeof ws)
+                    && ws.VirtualAttributes.Valid;
+        resident += valid;
+        putchar(valid ? '*' : '.');
+    }
+    printf(" (%zu page%s)\n", resident, resident == 1 ? "" : "s");
+}
+
 static void show_query(struct arena *a)
 {
     static size_t shown;        /* committed bytes at the previous step */
@@ -298,6 +317,7 @@ static void show_query(struct arena *a)
     }
     printf("\n");
     shown = committed;
+    in_ram(a->base, pages, a->page);
 }
 
 /* One step of the walkthrough, after it happened: what the allocator did, what VirtualQuery sees. */
@@ -406,6 +426,7 @@ static void walkthrough(void)
     printf("platform:           %s\n", lab_platform());
     printf("page size:          %zu bytes\n", page);
     printf("granularity:        %lu bytes\n", sys->dwAllocationGranularity);
+    lab_mem_counters("counters:           ");
     struct arena *a = arena_create(default_size());
     printf("arena:              " ADDR_FMT ", %zu bytes reserved (VirtualAlloc MEM_RESERVE)\n",
            ADDR(a->base), a->reserved);
