@@ -16,7 +16,9 @@
  *             is "initialized to zero", mmap(2)); mincore(2) counts it resident only
  *             once it is touched.  A read maps the kernel's shared zero page, which
  *             mincore counts although the mapping's Rss (/proc/self/smaps) stays 0;
- *             the page gets RAM of its own at the first write.
+ *             the page gets RAM of its own at the first write.  Each first touch is
+ *             a minor page fault (getrusage(2) ru_minflt: "page faults serviced
+ *             without any I/O activity"): the "faults:" lines count them.
  *   dontneed  madvise(MADV_DONTNEED): the page reads zeros at once ("zero-fill-on-
  *             demand pages for anonymous private mappings", madvise(2)); with
  *             mprotect(PROT_NONE) it is MEM_DECOMMIT, mprotect back the recommit.
@@ -48,6 +50,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -295,6 +298,14 @@ static void show_reserve(void)
     probe("read:               ", p, 0);
 }
 
+/* Minor page faults of this process so far (getrusage(2), ru_minflt). */
+static long minor_faults(void)
+{
+    struct rusage u;
+    check(getrusage(RUSAGE_SELF, &u) != 0, "getrusage");
+    return u.ru_minflt;
+}
+
 static void show_commit(void)
 {
     printf("experiment:          commit (mprotect PROT_READ | PROT_WRITE)\n");
@@ -305,9 +316,15 @@ static void show_commit(void)
     check(mprotect(p, page, RW) != 0, "mprotect(PROT_READ | PROT_WRITE)");
     /* END SOLUTION */
     query(p, 1);
+    long before = minor_faults();
     content("content:            ", p, page);
+    long read = minor_faults();
+    printf("faults:              reading it: %+ld minor (getrusage ru_minflt)\n", read - before);
+    read = minor_faults();
     memset(p, 0xa5, page);
+    long written = minor_faults();
     content("written:            ", p, page);
+    printf("faults:              writing it: %+ld minor\n", written - read);
     query(p, 1);
     check(munmap(p, page) != 0, "munmap");
 }
