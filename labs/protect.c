@@ -161,8 +161,7 @@ static void guard(void)
     MEMORY_BASIC_INFORMATION mbi = query(g);
     printf("after it:   Protect %s; ", prot_name(mbi.Protect));
     printf("AllocationProtect %s\n", prot_name(mbi.AllocationProtect));
-    if (!VirtualFree(g, 0, MEM_RELEASE))
-        die("VirtualFree(MEM_RELEASE)");
+    release(g);
 }
 
 static void straddle(void)

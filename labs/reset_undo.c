@@ -23,7 +23,9 @@
  *   wine              Wine: MEM_RESET zeroes the page at once and
  *                     MEM_RESET_UNDO fails with ERROR_INVALID_PARAMETER (87).
  * The "in RAM:" strip marks the page with * while it is in RAM (QueryWorkingSetEx):
- * Wine drops it at MEM_RESET (madvise MADV_DONTNEED).
+ * Wine drops it at MEM_RESET (madvise MADV_DONTNEED).  The "cost:" line: the page stays
+ * committed, so MEM_RESET gives no commit charge back (GetProcessMemoryInfo; Wine 8
+ * reports no commit charge: n/a).
  *
  * "edges": MEM_RESET on pages that are only reserved succeeds and leaves them
  * MEM_RESERVE; a MEM_RESET range that runs past the end of the reservation fails
@@ -113,6 +115,7 @@ int main(int argc, char **argv)
         die("malloc");
     memcpy(saved, p, page);
     size_t stored = count_nonzero(p, page);
+    struct lab_mem last = lab_mem_now();
 
     /* BEGIN SOLUTION: say the page's content is no longer of interest (VirtualAlloc; the
      * protection is ignored but must be a valid one); die() if that fails */
@@ -121,6 +124,7 @@ int main(int argc, char **argv)
     /* END SOLUTION */
     print_query("page state:         ", p);
     resident_strip("in RAM:             ", p, 1);    /* before show() reads the page */
+    lab_mem_cost("cost:               MEM_RESET: ", &last);  /* still committed: no charge back */
     show("after MEM_RESET:   ", p, page);
     size_t after_reset = count_nonzero(p, page);
     printf("note: MEM_RESET does not guarantee zeros: only decommit and recommit do "
