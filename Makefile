@@ -36,7 +36,7 @@ PREBUILT := $(BUILD)/.prebuilt
 export ARCH CC32
 
 .PHONY: all run check check-distro bench grade grade-all similarity starter gradescope mutants deps clean help prefix handouts quiz quiz-set
-all: $(EXES)
+all: $(EXES) $(LOCALE)
 
 $(BUILD)/i686/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC32 $@
@@ -65,8 +65,11 @@ $(PREBUILT): $(wildcard labs/*.c labs/lab.h harness/tests/programs/*.c) | $(BUIL
 	$(say) PREBUILD "each lab alone, the self-test programs"
 	$(Q)$(PYTHON) -m harness.build $(JOBS) && touch $@
 
+# LAB=name: that lab's cases, its handouts' captured outputs and its compile alone; the
+# harness's own tests run only without LAB.
 check: prefix all $(if $(LAB),,$(PREBUILT))
-	$(Q)$(PYTEST) harness $(if $(LAB),--lab $(LAB),$(if $(XDIST),-n $(XDIST))) $(PYTEST_FLAGS)
+	$(Q)$(PYTEST) $(if $(LAB),harness/test_labs.py harness/test_handouts.py --lab $(LAB),harness) \
+	    $(if $(XDIST),-n $(XDIST)) $(PYTEST_FLAGS)
 
 # make check on another Debian release (DISTRO=trixie, bookworm, ...), in a debootstrap root
 # of its own cached under $(BUILD)/distro/ (README: Platforms). Needs root; the first run makes
@@ -99,7 +102,7 @@ grade: prefix
 	$(Q)$(PYTHON) -m harness.grade $(if $(SUBMISSION),--submission "$(SUBMISSION)") $(if $(LAB),--lab $(LAB))
 
 grade-all: prefix
-	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
+	$(Q)$(if $(SUBMISSIONS),$(PYTHON) -m harness.grade_all --all "$(SUBMISSIONS)" $(if $(LAB),--lab $(LAB)) \
 	    $(if $(ROSTER),--roster "$(ROSTER)") $(if $(PREVIOUS),--previous "$(PREVIOUS)") \
 	    $(if $(ASSIGNMENT),--assignment "$(ASSIGNMENT)"),\
 	    echo "make grade-all needs SUBMISSIONS=folder (one sub-folder per student)" >&2; exit 2)
@@ -128,9 +131,10 @@ mutants: prefix all
 	$(Q)$(PYTHON) -m harness.mutants --jobs $(JOBS) $(if $(LAB),--lab $(LAB))
 
 # The students' copy: labs with TODOs where the solution regions are, the public cases,
-# the harness, a student Makefile, README and GitHub Classroom workflow.
+# the harness, a student Makefile, README and GitHub Classroom workflow. A starter whose labs
+# were edited is not overwritten (FORCE=1 does), and make clean keeps it.
 starter:
-	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter
+	$(Q)$(PYTHON) -m harness.starter $(BUILD)/starter $(if $(filter 1,$(FORCE)),--force)
 
 # Gradescope's autograder: setup.sh, run_autograder, the harness and the cases (hidden ones
 # too, with EXPECTED_HIDDEN=dir); no solution.
@@ -154,7 +158,9 @@ help:
 	@echo "  make quiz           predict a random vmsh script step by step, then run it (SEED=n,"
 	@echo "                      ANSWERS=1 shows the answers, PREDICTIONS=file, QUIZ_LANG=it)"
 	@echo "  make deps           install MinGW-w64, Wine, bubblewrap and pytest (apt-get; asks sudo)"
-	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results)"
+	@echo "  make starter        your copy of the labs to solve, TODOs for the lecture's calls"
+	@echo "                      -> $(BUILD)/starter/ (README.md: Students start here)"
+	@echo "  make clean          remove $(BUILD)/ (executables, Wine prefix, results), not a starter"
 	@echo ""
 	@echo "for instructors (README.md, For instructors):"
 	@echo "  make grade          grade the reference labs: points per case, Score: X/Y"
@@ -178,4 +184,4 @@ help:
 	@echo "             without (only code you trust); SANDBOX=user as a user of its own (root)"
 	@echo "  limits:    TIMEOUT=(each case's, 10 s) CPUTIME=(timeout + 1 s) MEMORY=1G PROCS=32"
 	@echo "             OUTPUT=1M SCRATCH=64M, per run (README: The sandbox)"
-	@echo "  labs:      $(LABS)"
+	@echo "  labs, in lecture order: $(shell $(PYTHON) -m harness.cases --labs 2>/dev/null)"

@@ -342,7 +342,7 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, compiles, classes, loads
         "",
         "Generated classes (every student hands in every lab: the reference labs, each file "
         "made unique so that nothing is compiled once for two students) graded by "
-        "`python3 -m harness.grade --all`, what `make grade-all` runs, sandboxed, from an empty "
+        "`python3 -m harness.grade_all --all`, what `make grade-all` runs, sandboxed, from an empty "
         "compile cache; every student at full marks, or the figure is refused "
         "(harness/bench_class.py):",
         "",

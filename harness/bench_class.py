@@ -3,7 +3,7 @@
 Each generated student hands in every lab: the reference source with a comment of its own
 at the end, so no two students' files are the same and the compile cache (one compile per
 distinct file) never serves one student with another's build, as in a real class. Each
-class is graded by the command `make grade-all` runs (python3 -m harness.grade --all),
+class is graded by the command `make grade-all` runs (python3 -m harness.grade_all --all),
 sandboxed as always, in a build folder of its own (an empty compile cache; the Wine prefix
 borrowed from this checkout's build/), with a fixed seed. A measurement counts only when
 every student got full marks: a fast grading that graded wrong is not a figure.
@@ -61,7 +61,7 @@ def grade_class(students: int, jobs: int, labs, prefix: Path) -> float:
         build.mkdir()
         (build / "wineprefix").symlink_to(prefix.resolve())
         out = folder / "grade"
-        command = [sys.executable, "-m", "harness.grade", "--all", str(folder / "class"),
+        command = [sys.executable, "-m", "harness.grade_all", "--all", str(folder / "class"),
                    "--jobs", str(jobs), "--seed", SEED, "--build", str(build), "--out", str(out)]
         env = settings.environ(drop=("EXPECTED_HIDDEN", "SEED", "JOBS", "TIMEOUT", "LAB"))
         started = time.monotonic()

@@ -20,11 +20,16 @@ except ModuleNotFoundError:     # Python 3.10 (Ubuntu 22.04, Gradescope's image)
 from . import expr, ntstatus, settings
 from .pattern import PatternError, capture_names, compile_block
 
-LAB_KEYS = {"title", "order", "native", "case"}
-CASE_KEYS = {"name", "args", "stdin", "outcome", "timeout", "points", "hint", "expect",
-             "stderr", "checks", "demo", "lesson", "variant", "parent", "platform_note", "source"}
-VARIANT_KEYS = {"name", "platform", "expect", "stderr", "outcome", "checks", "platform_note", "source"}
+LAB_KEYS = {"title", "title_it", "order", "native", "case"}
+# A student reads these: each has its Italian beside it (KEY_it), and hint_it is required.
+SAID = ("hint", "demo", "lesson")
 NOTE_KEYS = ("platform_note", "source")    # whose behaviour it is, and what says so: text
+CASE_KEYS = {"name", "args", "stdin", "outcome", "timeout", "points", "expect",
+             "stderr", "checks", "variant", "parent", "mistake",
+             *SAID, *(f"{key}_it" for key in SAID), *NOTE_KEYS}
+VARIANT_KEYS = {"name", "platform", "expect", "stderr", "outcome", "checks", *NOTE_KEYS}
+MISTAKE_KEYS = {"outcome", "seen", "differs", "hint", "it"}
+MISTAKE_CONDITIONS = ("outcome", "seen", "differs")
 PLATFORMS = ("wine", "windows", "linux")
 PREDEFINED = {"input", "fault_address", "exit_code"}
 
@@ -108,8 +113,31 @@ class Variant:
     source: str = ""         # what it rests on: a Microsoft Learn page or a Wine test function
 
 
+class Named:
+    """What a case and its grade are called: LAB/NAME, and who sees them (Gradescope's word
+    for it). Both have lab, name and hidden."""
+
+    @property
+    def id(self) -> str:
+        return f"{self.lab}/{self.name}"
+
+    @property
+    def visibility(self) -> str:
+        return "after_published" if self.hidden else "visible"
+
+
 @dataclass(frozen=True)
-class Case:
+class Mistake:
+    """A hint for one mistake, and the conditions that tell it happened (all must hold)."""
+    hint: str
+    it: str                             # the hint in Italian
+    outcome: OutcomeSpec | None = None  # the run ended this way
+    seen: str | None = None             # this text is in its standard output or error
+    differs: str | None = None          # a line of its output that did not match holds this
+
+
+@dataclass(frozen=True)
+class Case(Named):
     lab: str
     name: str
     args: tuple
@@ -125,15 +153,10 @@ class Case:
     random_stdin: str | None = None  # "word", "words": stdin is drawn from a seed (with_input)
     seed: int | None = None          # the seed the stdin was drawn from, once it was
     hidden: bool = False             # from EXPECTED_HIDDEN: graded, never shipped
-
-    @property
-    def id(self) -> str:
-        return f"{self.lab}/{self.name}"
-
-    @property
-    def visibility(self) -> str:
-        """Gradescope's word for who sees the result, and when."""
-        return "after_published" if self.hidden else "visible"
+    hint_it: str = ""                # the Italian of hint, demo, lesson (i18n.pick chooses)
+    demo_it: str | None = None
+    lesson_it: str | None = None
+    mistakes: tuple = ()             # Mistake: the hint for the mistake made (harness/hints.py)
 
     def variants_for(self, platform: str) -> tuple:
         return tuple(v for v in self.variants if v.platform in (None, platform))
@@ -147,6 +170,7 @@ class Lab:
     native: bool            # a Linux program (host compiler, no Wine)
     cases: tuple
     path: Path
+    title_it: str = ""
 
 
 def _line_of(text: str, case_name: str | None) -> int:
@@ -155,6 +179,15 @@ def _line_of(text: str, case_name: str | None) -> int:
         return 1
     m = re.search(r'^\s*name\s*=\s*["\']' + re.escape(case_name) + r'["\']', text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else 1
+
+
+def _mistake_line(text: str, case_line: int, number: int) -> int:
+    """The line of the case's number-th [[case.mistake]] (after its name's line)."""
+    start = sum(len(line) + 1 for line in text.split("\n")[:case_line])
+    found = list(re.finditer(r"^[ \t]*\[\[[ \t]*case\.mistake[ \t]*\]\]", text[start:], re.M))
+    if len(found) < number:
+        return case_line
+    return case_line + text.count("\n", start, start + found[number - 1].start()) + 1
 
 
 def _stdin(value, fail) -> tuple:
@@ -261,9 +294,12 @@ def _case(lab: str, table: dict, fail, cap: float = math.inf) -> Case:
     for key, kind in (("timeout", (int, float)), ("points", int)):
         if key in table and (not isinstance(table[key], kind) or table[key] < 0):
             fail(f"{key} must be a non-negative number")
-    for key in ("hint", "demo", "lesson"):
+    for key in (*SAID, *(f"{key}_it" for key in SAID)):
         if key in table and not isinstance(table[key], str):
             fail(f"{key} must be a string")
+    for key in SAID:
+        if f"{key}_it" in table and key not in table:
+            fail(f"{key}_it without {key}: the English is the default")
     base = {k: table[k] for k in ("expect", "stderr", "outcome", "checks", *NOTE_KEYS) if k in table}
     variants = []
     for v in table.get("variant", []):
@@ -282,10 +318,43 @@ def _case(lab: str, table: dict, fail, cap: float = math.inf) -> Case:
     if "parent" in table and (not isinstance(table["parent"], str) or not table["parent"]):
         fail("parent must be the name of an earlier case of this lab")
     stdin, random_kind = _stdin(table.get("stdin"), fail)
+    mistakes = table.get("mistake", [])
+    if not isinstance(mistakes, list) or not all(isinstance(m, dict) for m in mistakes):
+        fail("mistake must be an array of tables: write each as [[case.mistake]]")
+    if mistakes and "hint" not in table:
+        fail("a case with [[case.mistake]] needs its own hint too: the one shown when none applies")
     return Case(lab, name, tuple(args), stdin,
                 min(float(table.get("timeout", DEFAULT_TIMEOUT)), cap), int(table.get("points", 1)),
                 table.get("hint", ""), table.get("demo"), table.get("lesson"),
-                tuple(variants), "", table.get("parent"), random_kind)
+                tuple(variants), "", table.get("parent"), random_kind,
+                hint_it=table.get("hint_it", ""), demo_it=table.get("demo_it"),
+                lesson_it=table.get("lesson_it"),
+                mistakes=tuple(_mistake(m, fail, i) for i, m in enumerate(mistakes, 1)))
+
+
+def _mistake(table: dict, fail, number: int) -> Mistake:
+    """One [[case.mistake]]: its hint (and Italian) and at least one condition."""
+    def failing(message):
+        fail(f"mistake {number}: {message}", mistake=number)
+
+    unknown = set(table) - MISTAKE_KEYS
+    if unknown:
+        failing(f"unknown key(s) {', '.join(sorted(unknown))}; a mistake has "
+                f"{', '.join(sorted(MISTAKE_KEYS))}")
+    for key in MISTAKE_KEYS:
+        if key in table and (not isinstance(table[key], str) or not table[key].strip()):
+            failing(f"{key} must be a non-empty string")
+    if "hint" not in table:
+        failing("needs hint = \"...\" (and its Italian, it = \"...\")")
+    if not any(key in table for key in MISTAKE_CONDITIONS):
+        failing(f"needs a condition: {', '.join(MISTAKE_CONDITIONS)} (all that are given must hold)")
+    outcome = None
+    if "outcome" in table:
+        try:
+            outcome = parse_outcome(table["outcome"])
+        except ValueError as e:
+            failing(str(e))
+    return Mistake(table["hint"], table.get("it", ""), outcome, table.get("seen"), table.get("differs"))
 
 
 def _read_cases(path: Path, lab: str, before=(), hidden=False, cap: float = math.inf) -> tuple:
@@ -303,8 +372,11 @@ def _read_cases(path: Path, lab: str, before=(), hidden=False, cap: float = math
         raise CaseError(f"{path}:{line.group(1) if line else 1}: not valid TOML: {e}") from None
 
     def failer(case_name):
-        def fail(message):
-            raise CaseError(f"{path}:{_line_of(text, case_name)}: "
+        def fail(message, mistake=None):
+            line = _line_of(text, case_name)
+            if mistake is not None:
+                line = _mistake_line(text, line, mistake)
+            raise CaseError(f"{path}:{line}: "
                             f"{'case ' + case_name + ': ' if case_name else ''}{message}")
         return fail
 
@@ -314,6 +386,8 @@ def _read_cases(path: Path, lab: str, before=(), hidden=False, cap: float = math
                      f"{', '.join(sorted(LAB_KEYS - {'case'}))} and then [[case]] tables")
     if not isinstance(data.get("title", ""), str) or not isinstance(data.get("order", 0), int):
         failer(None)("title must be a string and order an integer")
+    if not isinstance(data.get("title_it", ""), str):
+        failer(None)("title_it must be a string: the title in Italian")
     cases, seen = [], {c.name for c in before}
     if not isinstance(data.get("case", []), list):
         failer(None)("case must be an array of tables: write each case as [[case]]")
@@ -343,7 +417,7 @@ def load_lab(path: Path, cap: float | None = None) -> Lab:
     cap = timeout_cap() if cap is None else cap
     data, cases = _read_cases(path, path.stem, cap=cap)
     return Lab(path.stem, data.get("title", path.stem), data.get("order", 1000),
-               bool(data.get("native", False)), cases, path)
+               bool(data.get("native", False)), cases, path, data.get("title_it", ""))
 
 
 def load_all(directory: Path, only=(), hidden: Path | None = None, cap: float | None = None) -> list:
@@ -377,11 +451,12 @@ def add_hidden(labs, directory: Path, only=(), cap: float = math.inf) -> list:
 
 
 if __name__ == "__main__":
-    # make: which labs are Linux programs (`native = true`), one per line.
+    # make: which labs are Linux programs (--native), or every lab in lecture order (--labs).
     import sys
-    if sys.argv[1:] != ["--native"]:
-        sys.exit("usage: python3 -m harness.cases --native")
+    if sys.argv[1:] not in (["--native"], ["--labs"]):
+        sys.exit("usage: python3 -m harness.cases --native | --labs")
     try:
-        print("\n".join(lab.name for lab in load_all(settings.EXPECTED) if lab.native))
+        labs = load_all(settings.EXPECTED)
     except CaseError as e:
         sys.exit(str(e))         # make check says it again, where it is read
+    print("\n".join(lab.name for lab in labs if lab.native or sys.argv[1] == "--labs"))

@@ -14,9 +14,9 @@ import textwrap
 from . import cases, settings
 from .build import compile_lab
 from .explain import describe
-from .pipeline import check_case
-from .run import Runner
-from .settings import ConfigError
+from .i18n import _, pick
+from .pipeline import check_cases, invocation
+from .run import session
 from .settings import ROOT
 
 RULE = "=" * 78
@@ -28,7 +28,8 @@ def shell_line(case, outcome) -> str:
         return f"$ {command} < /dev/null"
     if len(case.stdin) <= 40 and case.stdin.endswith("\n") and "\n" not in case.stdin[:-1]:
         return f"$ echo {shlex.quote(case.stdin[:-1])} | {command}"
-    return f"$ {command}    (standard input: {len(case.stdin)} bytes, {case.stdin[:12]!r}...)"
+    return f"$ {command}    " + _("(standard input: {size} bytes, {start!r}...)").format(
+        size=len(case.stdin), start=case.stdin[:12])
 
 
 def wrap(label: str, text: str) -> str:
@@ -38,8 +39,8 @@ def wrap(label: str, text: str) -> str:
 def how_it_ended(outcome) -> str:
     text = f"-> {describe(outcome)}"
     if outcome.kind == "exception" and outcome.platform == "wine":
-        text += (f"\n   (under Wine the exit status shows only the low byte of "
-                 f"0x{outcome.code:08X}: {outcome.code & 0xFF})")
+        text += "\n   " + _("(under Wine the exit status shows only the low byte of {code}: {low})").format(
+            code=f"0x{outcome.code:08X}", low=outcome.code & 0xFF)
     return text
 
 
@@ -61,48 +62,49 @@ def main(argv) -> int:
         print(f"SEED={config.seed!r}: expected a whole number (a seed printed by an "
               f"earlier run)", file=sys.stderr)
         return 2
-    try:
-        runner = Runner.started(build)
-    except (ConfigError, RuntimeError, OSError) as e:
-        print(f"cannot run the labs: {e}", file=sys.stderr)
-        return 2
     surprises = []
-    try:
+    with session(build) as runner:
         for lab in labs:
             demos = [case for case in lab.cases if case.demo]
             if not demos or (lab.native and sys.platform == "win32"):
                 continue
-            print(f"\n{RULE}\n {lab.order}. {lab.name}: {lab.title}\n{RULE}")
+            print(f"\n{RULE}\n {lab.order}. {lab.name}: {pick(lab.title, lab.title_it)}\n{RULE}")
             exe = compile_lab(ROOT / "labs" / f"{lab.name}.c", build, native=lab.native)
             if not exe.ok:
-                print(f"{lab.name}.c does not compile:\n{exe.message}")
-                surprises.append(f"{lab.name}: does not compile")
+                print(_("{lab}.c does not compile:").format(lab=lab.name) + f"\n{exe.message}")
+                surprises.append(f"{lab.name}: " + _("does not compile"))
                 continue
-            for case in demos:
+            runs = {}               # invocation -> the cases that read its run, in order
+            for done in check_cases(demos, exe.exe, runner, seed, lab.native):
+                runs.setdefault(invocation(done.case, seed), []).append(done)
+            for same in runs.values():  # a run shown once, however many cases read it
                 print()
-                print(wrap("watch: ", case.demo))
-                done = check_case(case, exe.exe, runner, seed, lab.native)
-                case, outcome, verdict = done.case, done.outcome, done.verdict
-                print(shell_line(case, outcome))
+                for done in same:
+                    print(wrap(_("watch: "), pick(done.case.demo, done.case.demo_it)))
+                outcome = same[0].outcome
+                print(shell_line(same[0].case, outcome))
                 print(outcome.stdout, end="" if outcome.stdout.endswith("\n") or not outcome.stdout else "\n")
                 if outcome.stderr:
                     print(outcome.stderr, end="" if outcome.stderr.endswith("\n") else "\n")
                 print(how_it_ended(outcome))
-                if verdict.passed:
-                    variant = f" (the {verdict.variant} behaviour)" if verdict.variant else ""
-                    print(f"   as expected{variant}")
-                    if case.lesson:
-                        print(wrap("what happened: ", case.lesson))
-                else:
-                    print(f"   NOT as expected: see `make check LAB={lab.name}` for the differences")
-                    surprises.append(case.id)
-    finally:
-        runner.stop()
+                for done in same:
+                    if done.passed:
+                        variant = _(" (the {variant} behaviour)").format(variant=done.verdict.variant) \
+                            if done.verdict.variant else ""
+                        print("   " + _("as expected") + variant
+                              + (f": {done.case.name}" if len(same) > 1 else ""))
+                        if done.case.lesson:
+                            print(wrap(_("what happened: "), pick(done.case.lesson, done.case.lesson_it)))
+                    else:
+                        print("   " + _("NOT as expected: see `make check LAB={lab}` for the differences")
+                              .format(lab=lab.name) + (f" ({done.case.name})" if len(same) > 1 else ""))
+                        surprises.append(done.case.id)
     print(f"\n{RULE}")
     if surprises:
-        print(f"{len(surprises)} experiment(s) did not behave as expected: {', '.join(surprises)}")
+        print(_("{count} experiment(s) did not behave as expected: {which}").format(
+            count=len(surprises), which=", ".join(surprises)))
         return 1
-    print("Every experiment behaved as the lecture says. Next: `make check` grades every case.")
+    print(_("Every experiment behaved as the lecture says. Next: `make check` grades every case."))
     return 0
 
 

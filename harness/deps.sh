@@ -29,6 +29,8 @@ if [ "${SANDBOX:-1}" != 0 ]; then
     command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
 fi
 command -v "${HOSTCC:-gcc}" >/dev/null 2>&1 || missing="$missing gcc"
+# msgfmt compiles the harness's Italian (harness/locale/it/LC_MESSAGES/vmlabs.po) for gettext.
+command -v msgfmt >/dev/null 2>&1 || missing="$missing gettext"
 # posix_vm is a Linux program: gcc needs the C library's headers (not pulled in by gcc
 # without its recommended packages, e.g. in a debootstrap root).
 printf '#include <errno.h>\n' | "${HOSTCC:-gcc}" -E - >/dev/null 2>&1 || missing="$missing libc6-dev"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 
+from .i18n import N_, _
 from .ntstatus import BY_CODE
 from .outcome import Outcome, signal_name
 from .settings import OUTPUT_LIMIT, mib
@@ -18,38 +19,38 @@ from .settings import OUTPUT_LIMIT, mib
 # results.json and the CSV. "did_not_compile", "program_too_large", "missing" and "not_run" are
 # decided by grading (harness/grade.py and the compile in harness/build.py), without a run.
 EXPLANATIONS = {
-    "exit": "the program ended normally, with status 0",
-    "nonzero_exit": "the program ended itself with status {code}: it reported an error "
-                    "(the labs exit 2 for a usage or API error)",
-    "nonzero_exit_3": "the program ended with status 3: it called exit(3), or abort() - under "
-                      "Wine abort() also ends a program with status 3 and no message",
-    "access_violation": "the program {access} memory it may not touch ({address}): a page that is "
-                        "free, only reserved, or protected against that access",
-    "guard_page": "the program touched a PAGE_GUARD page and nothing handled the one-shot "
-                  "STATUS_GUARD_PAGE_VIOLATION (0x80000001)",
-    "stack_overflow": "the stack ran into its guard page (EXCEPTION_STACK_OVERFLOW, 0xC00000FD): "
-                      "endless recursion, or a very large local array",
-    "divide_by_zero": "an integer division by zero (EXCEPTION_INT_DIVIDE_BY_ZERO, 0xC0000094)",
-    "illegal_instruction": "the CPU met an instruction it cannot execute (0xC000001D): a jump "
-                           "into data, or __builtin_trap()",
-    "exception": "an exception nobody handled ended the program ({code})",
-    "abort": "abort() ended the program (directly, or through a failed assert()): it stopped itself",
-    "timeout": "still running after {limit}: killed (an endless loop, or waiting for something "
-               "that never comes)",
-    "output_cut": "printed more than {limit}: the rest was cut and the program stopped",
-    "cpu_limit": "used more than {limit} of CPU time: killed (busy threads, or an endless loop)",
-    "process_limit": "had more than {limit} at once: killed (CreateProcess in a loop?)",
-    "signal": "a signal ended the program: {code}",
-    "segmentation_fault": "SIGSEGV: the program {access} memory it may not touch ({address}): "
-                          "not mapped, or mapped PROT_NONE or read-only",
-    "did_not_compile": "the source did not compile: the compiler's message says where and why",
-    "program_too_large": "the compiler was stopped: the program would be larger than 16 MiB "
-                         "(an .incbin of a large file, or a huge initialised array?)",
-    "missing": "no file was handed in for this lab",
-    "not_run": "not run: it counts only once the case it depends on (its parent) passes",
+    "exit": N_("the program ended normally, with status 0"),
+    "nonzero_exit": N_("the program ended itself with status {code}: it reported an error "
+                    "(the labs exit 2 for a usage or API error)"),
+    "nonzero_exit_3": N_("the program ended with status 3: it called exit(3), or abort() - under "
+                      "Wine abort() also ends a program with status 3 and no message"),
+    "access_violation": N_("the program {access} memory it may not touch ({address}): a page that is "
+                        "free, only reserved, or protected against that access"),
+    "guard_page": N_("the program touched a PAGE_GUARD page and nothing handled the one-shot "
+                  "STATUS_GUARD_PAGE_VIOLATION (0x80000001)"),
+    "stack_overflow": N_("the stack ran into its guard page (EXCEPTION_STACK_OVERFLOW, 0xC00000FD): "
+                      "endless recursion, or a very large local array"),
+    "divide_by_zero": N_("an integer division by zero (EXCEPTION_INT_DIVIDE_BY_ZERO, 0xC0000094)"),
+    "illegal_instruction": N_("the CPU met an instruction it cannot execute (0xC000001D): a jump "
+                           "into data, or __builtin_trap()"),
+    "exception": N_("an exception nobody handled ended the program ({code})"),
+    "abort": N_("abort() ended the program (directly, or through a failed assert()): it stopped itself"),
+    "timeout": N_("still running after {limit}: killed (an endless loop, or waiting for something "
+               "that never comes)"),
+    "output_cut": N_("printed more than {limit}: the rest was cut and the program stopped"),
+    "cpu_limit": N_("used more than {limit} of CPU time: killed (busy threads, or an endless loop)"),
+    "process_limit": N_("had more than {limit} at once: killed (CreateProcess in a loop?)"),
+    "signal": N_("a signal ended the program: {code}"),
+    "segmentation_fault": N_("SIGSEGV: the program {access} memory it may not touch ({address}): "
+                          "not mapped, or mapped PROT_NONE or read-only"),
+    "did_not_compile": N_("the source did not compile: the compiler's message says where and why"),
+    "program_too_large": N_("the compiler was stopped: the program would be larger than 16 MiB "
+                         "(an .incbin of a large file, or a huge initialised array?)"),
+    "missing": N_("no file was handed in for this lab"),
+    "not_run": N_("not run: it counts only once the case it depends on (its parent) passes"),
 }
 
-ACCESS_VERBS = {"reading": "read", "writing": "wrote", "executing": "executed code in"}
+ACCESS_VERBS = {"reading": N_("read"), "writing": N_("wrote"), "executing": N_("executed code in")}
 
 
 def meaning(outcome: Outcome) -> str:
@@ -59,9 +60,10 @@ def meaning(outcome: Outcome) -> str:
         code = f"0x{code:08X}"
     elif outcome.kind == "signal" and code is not None:
         code = signal_name(code)
-    address = f"0x{outcome.address:016x}" if outcome.address is not None else "an address"
-    return EXPLANATIONS[outcome.label].format(code=code, access=ACCESS_VERBS.get(outcome.access, "accessed"),
-                                              address=address, limit=outcome.limit_value or "its limit")
+    address = f"0x{outcome.address:016x}" if outcome.address is not None else _("an address")
+    access = _(ACCESS_VERBS.get(outcome.access, N_("accessed")))
+    return _(EXPLANATIONS[outcome.label]).format(code=code, access=access, address=address,
+                                                 limit=outcome.limit_value or _("its limit"))
 
 
 def describe(outcome: Outcome) -> str:

@@ -1,4 +1,4 @@
-"""grade: the command line that grades the reference, one submission or a class.
+"""grade: the command line that grades the reference labs or one submission.
 
 A submission is a folder holding some or all of the labs under their own names (NAME.c, or
 labs/NAME.c as in the starter). Each lab is compiled on its own against the reference
@@ -8,7 +8,8 @@ case did not pass. A lab that is missing or does not compile costs that lab's po
 
     python3 -m harness.grade                       the reference labs        (make grade)
     python3 -m harness.grade --submission DIR      one student's folder      (make grade SUBMISSION=DIR)
-    python3 -m harness.grade --all DIR             a folder of such folders  (make grade-all SUBMISSIONS=DIR)
+
+A class (make grade-all SUBMISSIONS=DIR) is grade_all.py's, an instructor's tool built on this.
 
 Each case is checked by pipeline.check_case, as in `make check`; the points are grades.py's
 and the files (the table, results.json, junit.xml, grades.csv) results.py's. Every compile and
@@ -19,8 +20,7 @@ so are "missing", "did_not_compile" and "not_run", which grading decides without
 same names and lines in the table, results.json and grades.csv.
 
 Exit status: 0 full marks, 1 points were lost, 2 grading could not run (a bad path, a
-missing compiler or Wine, no sandbox, a broken case file). --all exits 0 once every student
-is graded.
+missing compiler or Wine, no sandbox, a broken case file).
 """
 from __future__ import annotations
 
@@ -34,12 +34,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cases, report, settings
+from . import cases, hints, report, settings
 from .build import compile_submission, toolchain
 from .explain import EXPLANATIONS, meaning
+from .i18n import _, pick
 from .grades import FAILED, NOT_RUN, PASSED, CaseGrade, Grade, LabGrade, only_cases
 from .report import cut as _cut, first_error, last_said, one_line as _one_line, reason_of
-from .results import fail_results, grades_csv, results_json, text_report, write_atomic, write_grade
+from .results import fail_results, results_json, text_report, write_atomic, write_grade
 from .pipeline import check_case
 from .run import Runner
 from .sandbox_user import private_folder
@@ -76,8 +77,8 @@ def grading_flags(native: bool) -> list:
 def _not_run(case, label: str, reason: str, output: str) -> CaseGrade:
     """A case grading decided without running it: label is "missing", "did_not_compile"
     or "not_run"."""
-    return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, case.hint, output,
-                     case.hidden, None, None, label, EXPLANATIONS[label])
+    return CaseGrade(case.lab, case.name, 0, case.points, NOT_RUN, reason, hints.choose(case),
+                     output, case.hidden, None, None, label, _(EXPLANATIONS[label]))
 
 
 def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> LabGrade:
@@ -88,11 +89,11 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
     started = time.monotonic()
 
     def done(problem, message, graded, warnings=""):
-        return LabGrade(lab.name, lab.title, lab.order, problem, message, tuple(graded),
+        return LabGrade(lab.name, pick(lab.title, lab.title_it), lab.order, problem, message, tuple(graded),
                         time.monotonic() - started, warnings)
 
     if source is None:
-        reason = f"{lab.name}.c is missing from the submission{missing_note}"
+        reason = _("{lab}.c is missing from the submission").format(lab=lab.name) + missing_note
         return done("missing", reason, [_not_run(c, "missing", reason, reason) for c in lab.cases])
     try:
         built = compile_submission(source, setup.lab_h, setup.cache, lab.native,
@@ -103,18 +104,21 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         if source.refused:
             reason = message = source.refused
         else:
-            reason = f"{lab.name}.c does not compile: {first_error(built.message)}"
+            reason = _("{lab}.c does not compile: {error}").format(lab=lab.name,
+                                                                   error=first_error(built.message))
             message = f"$ {' '.join(built.command)}\n{built.message}"
         return done(built.problem, message,
-                    [_not_run(c, built.problem, reason, f"{lab.name}.c does not compile:\n{message}")
+                    [_not_run(c, built.problem, reason,
+                              _("{lab}.c does not compile:").format(lab=lab.name) + f"\n{message}")
                      for c in lab.cases])
     status, graded = {}, []
     for case in lab.cases:
         if case.parent is not None and status.get(case.parent) != PASSED:
-            why = "failed" if status.get(case.parent) == FAILED else "was not run"
-            reason = f"not run: needs {case.parent}, which {why}"
+            reason = (_("not run: needs {parent}, which failed") if status.get(case.parent) == FAILED
+                      else _("not run: needs {parent}, which was not run")).format(parent=case.parent)
             graded.append(_not_run(case, "not_run", reason,
-                                   f"{reason}: it only counts once {case.parent} passes"))
+                                   reason + _(": it only counts once {parent} passes").format(
+                                       parent=case.parent)))
             status[case.name] = NOT_RUN
             continue
         try:
@@ -123,25 +127,28 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         case, outcome, verdict = checked.case, checked.outcome, checked.verdict
+        hint = hints.choose(case, outcome, verdict)
         wrong = verdict.result is not None and not verdict.result.outcome_ok
         named = dict(outcome=outcome.label, meaning=meaning(outcome), outcome_wrong=wrong,
                      said=last_said(outcome) if wrong else "")
         record = checked.record.relative_to(out)
         if verdict.passed:
-            text = "passed" + (f" (the {verdict.variant} behaviour)" if verdict.variant else "")
+            text = _("passed") + (_(" (the {variant} behaviour)").format(variant=verdict.variant)
+                                  if verdict.variant else "")
             text += "".join("\n" + line for line in report.note_lines(case, verdict))
             if case.seed is not None:
                 text += "\n" + report.stdin_line(case)
             graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",
-                                    case.hint, text, case.hidden, case.seed, str(record), **named))
+                                    hint, text, case.hidden, case.seed, str(record), **named))
         else:
             text = _cut(report.failure(case, outcome, verdict), OUTPUT_LIMIT)
             reason = _one_line(reason_of(case, outcome, verdict))
             if case.seed is not None:
-                reason = f"{_cut(reason, REASON_LIMIT - 30)} (the word sent: {case.stdin.split()[0]!r})"
+                reason = _cut(reason, REASON_LIMIT - 30) + \
+                    _(" (the word sent: {word!r})").format(word=case.stdin.split()[0])
             graded.append(CaseGrade(case.lab, case.name, 0, case.points, FAILED,
                                     _cut(reason, REASON_LIMIT),
-                                    case.hint, text, case.hidden, case.seed, str(record), **named))
+                                    hint, text, case.hidden, case.seed, str(record), **named))
         status[case.name] = graded[-1].status
     return done("", "", graded, built.message)
 
@@ -241,94 +248,21 @@ def _with_children(folders, most: int = 400) -> list:
     return found[:most * 4]
 
 
-def students_in(folder: Path) -> list:
-    """(name, folder) of every student's sub-folder, by name."""
-    found = [(p.name, p) for p in sorted(folder.iterdir()) if p.is_dir() and not p.name.startswith(".")]
-    others = [p.name for p in sorted(folder.iterdir()) if not p.is_dir() and not p.name.startswith(".")]
-    if others:
-        print(f"grade-all: not a student's folder, ignored: {', '.join(others[:10])}"
-              + (f" and {len(others) - 10} more" if len(others) > 10 else ""), file=sys.stderr)
-    if not found:
-        raise GradingError(f"{folder} holds no sub-folder: grade-all wants one folder per student")
-    return found
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 0.5:
-        return "under a second"
-    seconds = round(seconds)
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
-def time_left(spent: float, done: int, total: int) -> str:
-    """The progress line's clock: time so far and, from the pace so far, time to go."""
-    if done >= total:
-        return f" ({_duration(spent)} in all)"
-    return f" ({_duration(spent)} so far, about {_duration(spent / done * (total - done))} left)"
-
-
-def forget_others(out: Path, students) -> list:
-    """Removes the per-student folders (those holding a results.json) of out that belong to
-    no student of this class: a class graded before must not show up as this one's.
-    Returns their names."""
-    names = {name for name, _ in students}
-    gone = []
-    if out.is_dir():
-        for entry in sorted(out.iterdir()):
-            if entry.name not in names and entry.is_dir() and not entry.is_symlink() \
-                    and (entry / "results.json").is_file():
-                shutil.rmtree(entry)
-                gone.append(entry.name)
-    return gone
-
-
-def grade_all(setup: Setup, students, out: Path, jobs: int, progress=sys.stderr) -> list:
-    """Every student, labs graded in parallel on jobs workers, each run in a sandbox and
-    with a wineserver of its own (SANDBOX=0: all sharing the session's server). A student's
-    files are written the moment their last lab is graded."""
-    begun = time.monotonic()
-    pending, grades = {}, []
-    tty = hasattr(progress, "isatty") and progress.isatty()
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {}
-        for name, folder in students:
-            shutil.rmtree(out / name / "cases", ignore_errors=True)
-            sources, missing, notes = find_sources(folder, setup.labs, setup.known)
-            pending[name] = {"folder": folder, "notes": notes, "labs": {}, "left": len(setup.labs)}
-            for lab in setup.labs:
-                future = pool.submit(grade_lab, setup, lab, sources[lab.name], out / name,
-                                     missing.get(lab.name, ""))
-                futures[future] = (name, lab.name)
-        for future in concurrent.futures.as_completed(futures):
-            name, lab_name = futures[future]
-            entry = pending[name]
-            entry["labs"][lab_name] = future.result()
-            entry["left"] -= 1
-            if entry["left"]:
-                continue
-            labs = tuple(entry["labs"][lab.name] for lab in setup.labs)
-            grade = Grade(name, str(entry["folder"]), labs, setup.seed, tuple(entry["notes"]),
-                          sum(lab.seconds for lab in labs), setup.runner.describe_sandbox())
-            write_grade(grade, out / name, with_details=True)
-            grades.append(grade)
-            line = (f"graded {len(grades)}/{len(students)}: {name} {grade.score}/{grade.max_score}"
-                    f"{time_left(time.monotonic() - begun, len(grades), len(students))}")
-            if tty:
-                print(f"\r\033[K{line}", end="" if len(grades) < len(students) else "\n",
-                      file=progress, flush=True)
-            else:
-                print(line, file=progress, flush=True)
-    return sorted(grades, key=lambda g: g.student)
-
-
-def parse(argv):
+def parse(argv, klass: bool = False):
+    """The options of grade (the reference, or --submission) or, klass, of grade_all (--all
+    and the class's own: --roster, --previous, --assignment)."""
     config = settings.current()
     build = str(config.build)
-    parser = argparse.ArgumentParser(prog="python3 -m harness.grade",
-                                     description="grade the reference labs, one submission, or a class")
-    what = parser.add_mutually_exclusive_group()
-    what.add_argument("--submission", metavar="DIR", help="a student's folder (NAME.c or labs/NAME.c)")
-    what.add_argument("--all", metavar="DIR", help="a folder holding one folder per student")
+    if klass:
+        parser = argparse.ArgumentParser(prog="python3 -m harness.grade_all",
+                                         description="grade a class: one folder per student")
+        parser.add_argument("--all", metavar="DIR", required=True,
+                            help="a folder holding one folder per student")
+    else:
+        parser = argparse.ArgumentParser(prog="python3 -m harness.grade",
+                                         description="grade the reference labs, or one submission")
+        parser.add_argument("--submission", metavar="DIR",
+                            help="a student's folder (NAME.c or labs/NAME.c)")
     parser.add_argument("--out", metavar="DIR", help="where the grade files go (default: BUILD/grade)")
     parser.add_argument("--results", metavar="FILE", help="also write results.json here (Gradescope)")
     parser.add_argument("--hidden", metavar="DIR", default=config.hidden or None,
@@ -346,57 +280,44 @@ def parse(argv):
     parser.add_argument("--case", action="append", metavar="LAB/CASE",
                         help="report only this case; exit 0 when it passed (GitHub Classroom)")
     parser.add_argument("--quiet", action="store_true", help="the table and the score, no details")
-    parser.add_argument("--roster", metavar="CSV", default=config.roster or None,
-                        help="with --all: folder -> name, email, LMS id; also writes canvas.csv "
-                             "and moodle.csv (ROSTER)")
-    parser.add_argument("--assignment", default=config.assignment or "vmlabs",
-                        help="the assignment's column in canvas.csv and moodle.csv (ASSIGNMENT; "
-                             "default vmlabs; Canvas: \"vmlabs (1234)\" names it by its id)")
-    parser.add_argument("--previous", metavar="PATH", default=config.previous or None,
-                        help="with --all: a grades.csv or grade folder to compare with: who "
-                             "gained or lost what (PREVIOUS)")
     parser.add_argument("--details", action="store_true", default=config.verbose,
                         help="every failure in full, not only the first of each lab (V=1)")
+    if klass:
+        parser.add_argument("--roster", metavar="CSV", default=config.roster or None,
+                            help="with --all: folder -> name, email, LMS id; also writes canvas.csv "
+                                 "and moodle.csv (ROSTER)")
+        parser.add_argument("--assignment", default=config.assignment or "vmlabs",
+                            help="the assignment's column in canvas.csv and moodle.csv (ASSIGNMENT; "
+                                 "default vmlabs; Canvas: \"vmlabs (1234)\" names it by its id)")
+        parser.add_argument("--previous", metavar="PATH", default=config.previous or None,
+                            help="with --all: a grades.csv or grade folder to compare with: who "
+                                 "gained or lost what (PREVIOUS)")
     parser.add_argument("--expected", default=str(ROOT / "expected"), help=argparse.SUPPRESS)
     parser.add_argument("--labs", default=str(ROOT / "labs"), help=argparse.SUPPRESS)
     parser.add_argument("--build", default=build, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
+    for absent in ("submission", "all"):
+        setattr(options, absent, getattr(options, absent, None))
     if options.seed is None:
         options.seed = cases.new_seed()
     options.out = Path(options.out or Path(options.build) / "grade")
     return options
 
 
-def main(argv, runner: Runner | None = None) -> int:
-    """The command line; runner: one already started, which the caller stops."""
-    options = parse(argv)
+def command(name: str, options, runner, body) -> int:
+    """A grading command line: body(setup, the folder given) -> its exit status. A
+    GradingError is said in one line (and, with --results, in a results.json for Gradescope
+    to show) and exits 2; the runner started here is stopped. runner: one already started,
+    which the caller stops."""
     setup = None
     try:
         target = Path(options.submission or options.all or options.labs)
         if not target.is_dir():
             raise GradingError(f"{target} is not a folder")
-        students = students_in(target) if options.all else None
         setup = prepare(options, runner)
-        if options.all:
-            return class_main(setup, students, options)
-        student = target.resolve().name
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-            grade = grade_folder(setup, student, target, options.out, pool,
-                                 notes=bool(options.submission))
-        if options.case:
-            missing = set(options.case) - {c.id for c in grade.cases}
-            if missing:
-                raise GradingError(f"no case {', '.join(sorted(missing))}")
-            grade = only_cases(grade, set(options.case))
-        write_grade(grade, options.out, with_details=True)
-        if options.results:
-            write_atomic(Path(options.results), json.dumps(results_json(grade), indent=1) + "\n")
-        print(text_report(grade, with_details=not options.quiet, every=options.details), end="")
-        print(f"(written: {options.out / 'results.json'}, junit.xml, grade.txt; every run in "
-              f"{options.out / 'cases'})", file=sys.stderr)
-        return 0 if grade.score == grade.max_score else 1
+        return body(setup, target)
     except GradingError as e:
-        print(f"grade: {e}", file=sys.stderr)
+        print(f"{name}: {e}", file=sys.stderr)
         if options.results:
             fail_results(Path(options.results), str(e))
         return 2
@@ -405,50 +326,28 @@ def main(argv, runner: Runner | None = None) -> int:
             setup.runner.stop()
 
 
-def class_main(setup: Setup, students, options) -> int:
-    from . import classreport, gradebook, regrade
-    out = options.out
-    started = time.monotonic()
-    try:        # read before grading: a bad roster or PREVIOUS stops now, not in ten minutes
-        roster = gradebook.read_roster(Path(options.roster)) if options.roster else None
-        before = regrade.load(options.previous) if options.previous else None
-    except (gradebook.RosterError, regrade.RegradeError, OSError, ValueError) as e:
-        raise GradingError(str(e)) from None
-    kept = regrade.keep(out)
-    if kept:
-        print(f"the previous grading is kept in {kept}", file=sys.stderr)
-    for stale in ("canvas.csv", "moodle.csv", "roster.txt", "changes.txt"):   # not from this one
-        (out / stale).unlink(missing_ok=True)
-    print(f"grading {len(students)} students, {len(setup.labs)} labs each, {options.jobs} at a time "
-          f"(seed {setup.seed})", file=sys.stderr)
-    gone = forget_others(out, students)
-    if gone:
-        print(f"removed from {out}: the folders of {len(gone)} students not in this class "
-              f"({', '.join(gone[:5])}{' ...' if len(gone) > 5 else ''})", file=sys.stderr)
-    grades = grade_all(setup, students, out, max(1, options.jobs))
-    write_atomic(out / "grades.csv", grades_csv(grades, setup.labs))
-    for line in gradebook.write(out, grades, setup.labs, roster, options.assignment,
-                                [ROOT, Path(options.build).resolve(), out.resolve(),
-                                 Path(options.all).resolve(), Path(options.all)]):
-        print(line, file=sys.stderr)
-    changes = None
-    if before is not None:
-        changes = (str(options.previous), regrade.compare(before, grades))
-        write_atomic(out / "changes.txt", "".join(f"{line}\n" for line in changes[1]))
-        print(f"changes since {options.previous}: "
-              + (f"{len(changes[1])} student{'s' if len(changes[1]) > 1 else ''}"
-                 if changes[1] else "none"))
-        for line in changes[1]:
-            print(f"  {line}")
-    classreport.write(out, grades, setup.labs, changes)
-    total = sum(c.points for lab in setup.labs for c in lab.cases)
-    scores = sorted(g.score for g in grades)
-    print(f"{len(grades)} students graded in {time.monotonic() - started:.1f} s: "
-          f"median {scores[len(scores) // 2]}/{total}, {sum(s == total for s in scores)} at full marks")
-    print(f"written: {out / 'grades.csv'}, {out / 'report.html'}, {out}/STUDENT/results.json, "
-          f"feedback.txt" + (", canvas.csv, moodle.csv, roster.txt" if roster else "")
-          + (", changes.txt" if changes else ""))
-    return 0
+def grade_one(setup: Setup, target: Path, options) -> int:
+    """The reference labs, or one submission: graded, written, reported."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        grade = grade_folder(setup, target.resolve().name, target, options.out, pool,
+                             notes=bool(options.submission))
+    if options.case:
+        missing = set(options.case) - {c.id for c in grade.cases}
+        if missing:
+            raise GradingError(f"no case {', '.join(sorted(missing))}")
+        grade = only_cases(grade, set(options.case))
+    write_grade(grade, options.out, with_details=True)
+    if options.results:
+        write_atomic(Path(options.results), json.dumps(results_json(grade), indent=1) + "\n")
+    print(text_report(grade, with_details=not options.quiet, every=options.details), end="")
+    print(f"(written: {options.out / 'results.json'}, junit.xml, grade.txt; every run in "
+          f"{options.out / 'cases'})", file=sys.stderr)
+    return 0 if grade.score == grade.max_score else 1
+
+
+def main(argv, runner: Runner | None = None) -> int:
+    options = parse(argv)
+    return command("grade", options, runner, lambda setup, target: grade_one(setup, target, options))
 
 
 if __name__ == "__main__":

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-PASSED, FAILED, NOT_RUN = "passed", "failed", "not run"
+from .cases import Named
+from .i18n import N_
+
+PASSED, FAILED, NOT_RUN = N_("passed"), N_("failed"), N_("not run")   # as results.json has them
 COMPILE_PROBLEMS = ("did_not_compile", "program_too_large")     # a lab with no program to run
 
 
 @dataclass(frozen=True)
-class CaseGrade:
+class CaseGrade(Named):
     lab: str
     name: str
     points: int             # earned
@@ -30,14 +33,6 @@ class CaseGrade:
     meaning: str = ""       # that outcome's line from EXPLANATIONS, filled in
     outcome_wrong: bool = False     # it ran, and did not end as the case expects
     said: str = ""          # its last line on stderr, when it ended itself with an error
-
-    @property
-    def id(self) -> str:
-        return f"{self.lab}/{self.name}"
-
-    @property
-    def visibility(self) -> str:
-        return "after_published" if self.hidden else "visible"
 
 
 @dataclass(frozen=True)

@@ -172,12 +172,11 @@ def main() -> int:
     from . import cases
     from .build import compile_lab
     from .pipeline import check_case
-    from .run import Runner
+    from .run import session
 
     root = Path(__file__).resolve().parent.parent
     build = settings.current().build
     labs = {lab.name: lab for lab in cases.load_all(root / "expected")}
-    runner = Runner.started(build)
     seed = int(settings.current().seed or 0)        # a random input is the same at every refresh
 
     def run_case(lab_name, case_name):
@@ -189,10 +188,8 @@ def main() -> int:
     def current(lab_name):
         return toolchain(labs[lab_name].native, runner.wine)
 
-    try:
+    with session(build, "refresh the handouts") as runner:
         changed = update(root / "labs", run_case, current, tuple(sys.argv[1:]))
-    finally:
-        runner.stop()
     print(f"handouts: {changed} captured output(s) refreshed")
     return 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import expr
+from .i18n import N_
 from .pattern import show
 
 
@@ -112,7 +113,7 @@ def annotate(patterns, lines, captures):
             i, j = i + 1, k
             continue
         if j >= len(lines):
-            rows.append(Row("-", None, p.text, "the output ended before this line"))
+            rows.append(Row("-", None, p.text, N_("the output ended before this line")))
             i += 1
             continue
         found, why = p.match(lines[j], captures)
@@ -125,15 +126,15 @@ def annotate(patterns, lines, captures):
         later_pattern = next((q for q in patterns[i + 1:] if not q.ellipsis
                               and q.match(lines[j], captures)[0] is not None), None)
         if later is not None and later_pattern is None:
-            rows += [Row("+", line, None, "not expected here") for line in lines[j:later]]
+            rows += [Row("+", line, None, N_("not expected here")) for line in lines[j:later]]
             j = later
         elif later_pattern is not None:
-            rows.append(Row("-", None, p.text, "missing from the output"))
+            rows.append(Row("-", None, p.text, N_("missing from the output")))
             i += 1
         else:
             rows.append(Row("!", lines[j], p.text, why))
             i, j = i + 1, j + 1
-    rows += [Row("+", line, None, "more output than expected") for line in lines[j:]]
+    rows += [Row("+", line, None, N_("more output than expected")) for line in lines[j:]]
     return tuple(rows), captures
 
 

@@ -24,6 +24,7 @@ import signal
 from dataclasses import dataclass
 
 from . import ntstatus
+from .i18n import N_
 from .ntstatus import ACCESS_VIOLATION, BY_WINE_WORDS
 
 ACCESS_WORDS = {"read": "reading", "write": "writing", "execute": "executing"}
@@ -87,42 +88,42 @@ def signal_name(number: int) -> str:
 def classify(status: int, stdout: str, stderr: str, platform: str):
     """(kind, code, access, address, source) from how a process ended and what it said."""
     if status == 0:
-        return "exit", 0, None, None, "exit status"
+        return "exit", 0, None, None, N_("exit status")
     if platform == "linux" and status in (-signal.SIGSEGV, 128 + signal.SIGSEGV):
         # Killed by SIGSEGV (through bwrap, or a shell: 128 + 11), or a handler's report and
         # _exit(139), as posix_vm does: a segmentation fault, at the address it reports.
         m = LINUX_FAULT.search(stderr)
         if m:
             access = m.group(1) if m.group(1) != "accessing" else None
-            return "signal", signal.SIGSEGV, access, int(m.group(2), 16), "the program's SIGSEGV report"
-        return "signal", signal.SIGSEGV, None, None, "status 139: SIGSEGV"
+            return "signal", signal.SIGSEGV, access, int(m.group(2), 16), N_("the program's SIGSEGV report")
+        return "signal", signal.SIGSEGV, None, None, N_("status 139: SIGSEGV")
     if status < 0:
-        return "signal", -status, None, None, "killed by a signal"
+        return "signal", -status, None, None, N_("killed by a signal")
     m = LAB_FAULT.search(stderr)
     if m:
         code = int(m.group(1), 16)
         if status in (code, code & 0xFF):
             access = m.group(2) if m.group(2) != "accessing" else None
             address = int(m.group(3), 16) if m.group(3) else None
-            return "exception", code, access, address, "lab.h's fault report"
+            return "exception", code, access, address, N_("lab.h's fault report")
     if platform == "wine":
         m = WINE_PAGE_FAULT.search(stderr)
         if m:
             return ("exception", ACCESS_VIOLATION, ACCESS_WORDS[m.group(1)], int(m.group(2), 16),
-                    "Wine's unhandled page fault line")
+                    N_("Wine's unhandled page fault line"))
         m = WINE_OTHER.search(stderr)
         if m:
-            return "exception", BY_WINE_WORDS[m.group(1)], None, None, "Wine's unhandled exception line"
+            return "exception", BY_WINE_WORDS[m.group(1)], None, None, N_("Wine's unhandled exception line")
         m = WINE_EXCEPTION.search(stderr)
         if m:
-            return "exception", int(m.group(1), 16), None, None, "Wine's unhandled exception line"
+            return "exception", int(m.group(1), 16), None, None, N_("Wine's unhandled exception line")
     if platform in ("wine", "windows") and status == ABORT_STATUS:
         m = ABORT_LINE.search(stderr)
         if m:
             what = "lab.h's abort report" if m.group(1).startswith("abort") else "the assert() message"
             return "abort", status, None, None, f"status 3 and {what}"
     if platform == "windows" and status >= 0x80000000:
-        return "exception", status, None, None, "exit status"
-    return "exit", status, None, None, "exit status"
+        return "exception", status, None, None, N_("exit status")
+    return "exit", status, None, None, N_("exit status")
 
 

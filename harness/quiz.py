@@ -28,32 +28,10 @@ from pathlib import Path
 
 from . import settings
 from .explain import describe
+from .i18n import language, pick
 from .settings import ROOT
 
 
-# The Italian for each rule; the English is the hint of the vmsh case of the same name.
-RULES_IT = {
-    "reserve_commit": "reserve N rende ogni pagina [R]: un indirizzo, senza memoria; commit P N "
-                      "rende [C] ogni pagina che contiene un byte dell'intervallo "
-                      "(VirtualAlloc(addr, size, MEM_COMMIT, prot)) e lascia [R] le altre",
-    "reserved_faults": "una pagina riservata [R] non ha memoria: leggerla o scriverla è una "
-                       "EXCEPTION_ACCESS_VIOLATION su quella pagina",
-    "readonly_noaccess": "PAGE_READONLY lascia passare la lettura e trasforma la scrittura in una "
-                         "violazione di accesso; PAGE_NOACCESS rifiuta anche la lettura; "
-                         "PAGE_EXECUTE_READ non si scrive; VirtualProtect restituisce la vecchia "
-                         "protezione",
-    "guard_once": "PAGE_GUARD è un allarme che scatta una volta: il primo accesso a una pagina "
-                  "[G] solleva STATUS_GUARD_PAGE_VIOLATION (0x80000001) e il sistema toglie il "
-                  "modificatore, così la pagina torna [C] e l'accesso successivo riesce",
-    "protect_uncommitted": "la protezione appartiene alle pagine impegnate: VirtualProtect su una "
-                           "pagina riservata fallisce con ERROR_INVALID_ADDRESS (487), e un "
-                           "intervallo che ne contiene una non cambia nessuna pagina",
-    "straddle": "le chiamate lavorano su pagine intere: 2 byte a cavallo di un confine (end P 2: "
-                "l'ultimo byte della pagina P e il primo della P+1) cambiano entrambe le pagine; "
-                "una scrittura di 2 byte a cavallo si ferma al primo byte che la pagina rifiuta",
-    "decommit_release": "MEM_DECOMMIT toglie la memoria e lascia le pagine [R]; MEM_RELEASE alla "
-                        "base con dimensione 0 libera l'intera regione [-]",
-}
 
 TEXT = {
     "en": {
@@ -82,11 +60,11 @@ TEXT = {
 }
 
 
-def hints() -> dict:
-    """The English rules: the hints of expected/vmsh.toml's cases, by case name."""
+def hints(lang: str = "en") -> dict:
+    """The rules: the hints of expected/vmsh.toml's cases (hint_it in Italian), by case name."""
     from . import cases
     lab = cases.load_lab(ROOT / "expected" / "vmsh.toml")
-    return {case.name: " ".join(case.hint.split()) for case in lab.cases}
+    return {case.name: " ".join(pick(case.hint, case.hint_it, lang).split()) for case in lab.cases}
 
 
 # ---- the model: what each page is, and what each command does to it ----
@@ -329,7 +307,7 @@ def quiz_set(count: int, seed: int, out: Path, runner, exe) -> list:
     rng = random.Random(f"vmsh-quiz-set:{seed}")
     quizzes = [generate(rng.randrange(1_000_000)) for _ in range(count)]
     runs = [run_script(runner, exe, q.script) for q in quizzes]
-    rules = {"en": hints(), "it": RULES_IT}
+    rules = {"en": hints(), "it": hints("it")}
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for lang, suffix in (("en", ""), ("it", ".it")):
@@ -351,15 +329,17 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, help="the quiz's seed (default: a new one)")
     parser.add_argument("--answers", action="store_true", help="print the answers (OSTEP's -c)")
     parser.add_argument("--predictions", type=Path, help="predictions from this file")
-    parser.add_argument("--lang", choices=("en", "it"), default="en")
+    parser.add_argument("--lang", choices=("en", "it"), default=None,
+                        help="default: VMLABS_LANG or the locale (harness/i18n.py)")
     parser.add_argument("--set", type=int, metavar="N", help="write N quizzes and answers")
     parser.add_argument("--out", type=Path, default=None, help="where --set writes")
     args = parser.parse_args(argv)
+    if args.lang is None:
+        args.lang = language()
 
     from . import cases
     from .build import compile_lab
-    from .run import Runner
-    from .settings import ConfigError
+    from .run import session
     build = settings.current().build
     seed = args.seed if args.seed is not None else cases.new_seed()
     exe = compile_lab(ROOT / "labs" / "vmsh.c", build)
@@ -373,23 +353,17 @@ def main(argv=None) -> int:
             predictions = read_predictions(args.predictions, len(quiz.steps))
         elif not args.answers:
             predictions = ask(quiz, args.lang)
-    try:
-        runner = Runner.started(build)
-    except (ConfigError, RuntimeError, OSError) as e:
-        print(f"cannot run vmsh: {e}", file=sys.stderr)
-        return 2
-    try:
-        if args.set:
-            for path in quiz_set(args.set, seed, args.out or build / "quiz-set", runner, exe.exe):
-                print(f"wrote {path}")
-            return 0
-        stdout = run_script(runner, exe.exe, quiz.script)
-    except RuntimeError as e:
-        print(e, file=sys.stderr)
-        return 2
-    finally:
-        runner.stop()
-    rules = hints() if args.lang == "en" else RULES_IT
+    with session(build, "run vmsh") as runner:
+        try:
+            if args.set:
+                for path in quiz_set(args.set, seed, args.out or build / "quiz-set", runner, exe.exe):
+                    print(f"wrote {path}")
+                return 0
+            stdout = run_script(runner, exe.exe, quiz.script)
+        except RuntimeError as e:
+            print(e, file=sys.stderr)
+            return 2
+    rules = hints(args.lang)
     if args.answers:
         print(show_answers(quiz, stdout, rules, args.lang), end="")
         return 0

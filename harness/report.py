@@ -1,17 +1,20 @@
 """report: a Verdict as text a student can act on.
 
 What ran, what was expected and what happened, the output with every line marked against
-the expected line, the checks with the values they used, and the case's hint.
+the expected line, the checks with the values they used, and the hint for the mistake made
+(harness/hints.py), in the student's language (harness/i18n.py).
 """
 from __future__ import annotations
 
 import re
 import shlex
 
+from . import hints
 from .explain import describe, meaning
+from .i18n import N_, _
 
 MAX_ROWS = 80
-LEGEND = "= matched   ! wrong   - missing   + extra   ~ under ..."
+LEGEND = N_("= matched   ! wrong   - missing   + extra   ~ under ...")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -35,6 +38,17 @@ def expected_outcome(case, verdict) -> str:
     return str(next(v.outcome for v in case.variants if v.name == verdict.result.name))
 
 
+LABELS = (N_("ran:"), N_("stdin:"), N_("problem:"), N_("outcome:"), N_("meaning:"),
+          N_("variant:"), N_("hint:"), N_("note:"), N_("source:"))
+
+
+def field(label: str, value: str) -> str:
+    """A label (already translated) and its value, the values in one column: the longest
+    label and 2 spaces (10 characters in English)."""
+    width = max(len(_(name)) for name in LABELS) + 1
+    return f"{label:<{width}} {value}"
+
+
 def variant_of(case, verdict):
     """The Variant that matched (or came nearest), None when none could be tried."""
     if verdict.result is None:
@@ -47,8 +61,8 @@ def note_lines(case, verdict) -> list:
     v = variant_of(case, verdict)
     if v is None:
         return []
-    return ([f"platform: {v.platform_note}"] if v.platform_note else []) + \
-           ([f"source:   {v.source}"] if v.source else [])
+    return ([field(_("note:"), v.platform_note)] if v.platform_note else []) + \
+           ([field(_("source:"), v.source)] if v.source else [])
 
 
 def rows_text(rows) -> list:
@@ -57,60 +71,66 @@ def rows_text(rows) -> list:
         if row.mark in "=~+":
             lines.append(f"  {row.mark} {safe(row.got)}")
             if row.mark == "+" and row.why:
-                lines[-1] += f"      <- {row.why}"
+                lines[-1] += f"      <- {_(row.why)}"
         elif row.mark == "-":
-            lines.append(f"  - {safe(row.expected)}      <- {row.why}")
+            lines.append(f"  - {safe(row.expected)}      <- {_(row.why)}")
         else:
             lines.append(f"  ! {safe(row.got)}")
-            lines.append(f"      expected: {safe(row.expected)}")
+            lines.append("      " + _("expected:") + f" {safe(row.expected)}")
             if row.why and row.why != "different text":
-                lines.append(f"      {row.why}")
+                lines.append(f"      {_(row.why)}")
     if len(rows) > MAX_ROWS:
-        lines.append(f"  ... {len(rows) - MAX_ROWS} more lines (the full output is in the results file)")
+        lines.append("  " + _("... {count} more lines (the full output is in the results file)")
+                     .format(count=len(rows) - MAX_ROWS))
     return lines
 
 
 def stdin_line(case) -> str:
     """The case's standard input; a random one says how to draw it again."""
-    text = f"stdin:    {short(case.stdin)}" if case.stdin else "stdin:    (empty)"
+    text = field(_("stdin:"), short(case.stdin) if case.stdin else _("(empty)"))
     if case.seed is not None:
-        what = "three random words" if case.random_stdin == "words" else "a random word"
-        text += f"  ({what}, seed {case.seed}: SEED={case.seed} replays it)"
+        what = _("three random words") if case.random_stdin == "words" else _("a random word")
+        text += "  " + _("({what}, seed {seed}: SEED={seed} replays it)").format(what=what, seed=case.seed)
     return text
 
 
 def failure(case, outcome, verdict, results_file=None) -> str:
     r = verdict.result
-    out = [f"{case.id} failed ({case.where})",
-           f"ran:      {command_line(outcome)}",
+    out = [_("{case} failed ({where})").format(case=case.id, where=case.where),
+           field(_("ran:"), command_line(outcome)),
            stdin_line(case)]
+    hint = hints.choose(case, outcome, verdict)
     if verdict.note:
-        return "\n".join(out + [f"problem:  {verdict.note}"])
+        return "\n".join(out + [field(_("problem:"), verdict.note)]
+                         + ([field(_("hint:"), hint)] if hint else []))
     expected = expected_outcome(case, verdict)
-    mark = "ok" if r.outcome_ok else "WRONG"
-    out.append(f"outcome:  expected {expected}, got {describe(outcome)}  [{mark}; known from {outcome.source}]")
+    mark = _("ok") if r.outcome_ok else _("WRONG")
+    out.append(field(_("outcome:"), _("expected {expected}, got {got}  [{mark}; known from {source}]")
+                     .format(expected=expected, got=describe(outcome), mark=mark, source=_(outcome.source))))
     if not r.outcome_ok:
-        out.append(f"meaning:  {meaning(outcome)}")
+        out.append(field(_("meaning:"), meaning(outcome)))
     if len(verdict.tried) > 1 or r.name:
         others = [t.name for t in verdict.tried if t is not r]
-        out.append(f"variant:  nearest is {r.name!r}" + (f"; also tried {', '.join(others)}" if others else ""))
+        out.append(field(_("variant:"), _("nearest is {name!r}").format(name=r.name)
+                         + (_("; also tried {others}").format(others=", ".join(others)) if others else "")))
     out += note_lines(case, verdict)
-    out.append(f"standard output ({LEGEND}):" if outcome.stdout or r.stdout_rows else "standard output: (none)")
+    out.append(_("standard output ({legend}):").format(legend=_(LEGEND)) if outcome.stdout or r.stdout_rows
+               else _("standard output: (none)"))
     out += rows_text(r.stdout_rows)
     if r.stderr_rows or not r.stderr_ok:
-        out.append("standard error:")
+        out.append(_("standard error:"))
         out += rows_text(r.stderr_rows)
     elif outcome.stderr.strip():
-        out.append("standard error (not graded - read it):")
+        out.append(_("standard error (not graded - read it):"))
         out += [f"  {safe(line)}" for line in outcome.stderr.rstrip("\n").split("\n")[:20]]
     if r.checks:
-        out.append("checks:")
+        out.append(_("checks:"))
         out += [f"  {'ok  ' if c.ok else 'FAIL'} {c.text}" + (f"   ({c.detail})" if c.detail else "")
                 for c in r.checks]
-    if case.hint:
-        out.append(f"hint:     {case.hint}")
+    if hint:
+        out.append(field(_("hint:"), hint))
     if results_file:
-        out.append(f"full output: {results_file}")
+        out.append(_("full output:") + f" {results_file}")
     return "\n".join(out)
 
 
@@ -118,10 +138,11 @@ def full_record(case, outcome, verdict) -> str:
     """Everything about one run, for the results file: the output with control characters
     shown escaped (\\x1b[2J), so that printing the file never obeys them."""
     text = failure(case, outcome, verdict) if not verdict.passed else \
-        "\n".join([f"{case.id} passed ({case.where}), variant {verdict.variant or '(only)'}",
-                   *note_lines(case, verdict), stdin_line(case)])
-    return (f"{text}\n\n--- standard output ---\n{safe_lines(outcome.stdout)}"
-            f"\n--- standard error ---\n{safe_lines(outcome.stderr)}"
+        "\n".join([_("{case} passed ({where}), variant {variant}").format(
+            case=case.id, where=case.where, variant=verdict.variant or _("(only)")),
+            *note_lines(case, verdict), stdin_line(case)])
+    return (f"{text}\n\n--- " + _("standard output") + f" ---\n{safe_lines(outcome.stdout)}"
+            "\n--- " + _("standard error") + f" ---\n{safe_lines(outcome.stderr)}"
             f"\n--- {describe(outcome)} in {outcome.seconds:.2f} s: {meaning(outcome)} ---"
             f"\n--- ran in: {outcome.sandbox or 'no sandbox'} ---\n")
 
@@ -139,7 +160,6 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-
 def reason_of(case, outcome, verdict) -> str:
     """What went wrong, in one line: the first difference a student should look at."""
     if verdict.note:
@@ -147,28 +167,32 @@ def reason_of(case, outcome, verdict) -> str:
     r = verdict.result
     if not r.outcome_ok:
         expected = expected_outcome(case, verdict)
-        return f"expected {expected}, got {describe(outcome)}"
-    for label, ok, rows in (("output", r.stdout_ok, r.stdout_rows), ("stderr", r.stderr_ok, r.stderr_rows)):
+        return _("expected {expected}, got {got}").format(expected=expected, got=describe(outcome))
+    for label, ok, rows in ((_("output"), r.stdout_ok, r.stdout_rows),
+                            (_("stderr"), r.stderr_ok, r.stderr_rows)):
         if ok:
             continue
         line = 0
         for row in rows:
             line += row.got is not None
             if row.mark == "!":
-                why = f" ({row.why})" if row.why and row.why != "different text" else ""
-                return f"{label} line {line}: got {row.got.strip()!r}, expected {row.expected.strip()!r}{why}"
+                why = f" ({_(row.why)})" if row.why and row.why != "different text" else ""
+                return _("{label} line {line}: got {got!r}, expected {expected!r}").format(
+                    label=label, line=line, got=row.got.strip(), expected=row.expected.strip()) + why
             if row.mark == "-":
-                return f"{label}: missing {row.expected.strip()!r}"
-            if row.mark == "+" and label == "output":
-                return (f"output line {line}: {cut(row.got.strip(), 40)!r} is extra: debug "
-                        f"prints go to stderr, which is not graded")
+                return _("{label}: missing {expected!r}").format(label=label, expected=row.expected.strip())
+            if row.mark == "+" and rows is r.stdout_rows:
+                return _("output line {line}: {got!r} is extra: debug prints go to stderr, which "
+                         "is not graded").format(line=line, got=cut(row.got.strip(), 40))
             if row.mark == "+":
-                return f"{label} line {line}: {row.got.strip()!r} not expected ({row.why})"
-        return f"{label} does not match"
+                return _("{label} line {line}: {got!r} not expected ({why})").format(
+                    label=label, line=line, got=row.got.strip(), why=_(row.why))
+        return _("{label} does not match").format(label=label)
     failed = next((c for c in r.checks if not c.ok), None)
     if failed:
-        return f"check failed: {failed.text}" + (f" ({failed.detail})" if failed.detail else "")
-    return "failed"
+        return _("check failed: {check}").format(check=failed.text) + \
+            (f" ({failed.detail})" if failed.detail else "")
+    return _("failed")
 
 
 def last_said(outcome) -> str:
@@ -179,7 +203,7 @@ def last_said(outcome) -> str:
     if outcome.label in ("nonzero_exit", "nonzero_exit_3", "abort"):
         text, prefix = outcome.stderr, ""
     elif outcome.label == "timeout":
-        text, prefix = outcome.stdout, "(its last line) "
+        text, prefix = outcome.stdout, _("(its last line) ")
     else:
         return ""
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -12,8 +12,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .explain import EXPLANATIONS
+from .i18n import N_, _
 from .grades import COMPILE_PROBLEMS, FAILED, NOT_RUN, PASSED, Grade, lost
 from .report import cut as _cut, first_warning, one_line as _one_line
+
+PROBLEMS = {"missing": N_("missing"), "did_not_compile": N_("did not compile"),
+            "program_too_large": N_("program too large")}     # a lab's problem, in the summary
 
 def replay(grade: Grade) -> str:
     return f"SEED={grade.seed}"
@@ -28,8 +32,8 @@ def _wrapped(head: str, text: str, width: int, most: int = 4) -> list:
     return [head + lines[0], *(" " * len(head) + line for line in lines[1:])]
 
 
-FOLDED = (("  = ", "lines as expected"), ("  - ", "more lines missing"),
-          ("  FAIL ", "more checks failed"))
+FOLDED = (("  = ", N_("lines as expected")), ("  - ", N_("more lines missing")),
+          ("  FAIL ", N_("more checks failed")))
 
 
 def brief(text: str, keep: int = 2) -> str:
@@ -41,7 +45,7 @@ def brief(text: str, keep: int = 2) -> str:
     def flush():
         if len(run) > 2 * keep + 1:
             indent = run[0][:len(run[0]) - len(run[0].lstrip())]
-            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {kind[1]}"] + run[-keep:])
+            out.extend(run[:keep] + [f"{indent}... {len(run) - 2 * keep} {_(kind[1])}"] + run[-keep:])
         else:
             out.extend(run)
         run.clear()
@@ -67,17 +71,19 @@ def table(grade: Grade, width: int = 110) -> str:
         out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
         if lab.problem:
             out.append(f"  {lab.cases[0].reason}")
-            names = ", ".join(c.name + (" (hidden)" if c.hidden else "") for c in lab.cases)
-            out += _wrapped("  not run: ", f"{names} ({lab.cases[0].meaning})", width)
+            names = ", ".join(c.name + (_(" (hidden)") if c.hidden else "") for c in lab.cases)
+            out += _wrapped("  " + _("not run: "), f"{names} ({lab.cases[0].meaning})", width)
             out.append("")
             continue
         if lab.warnings:
-            out.append(f"  the compiler warns (no points lost, but read it): {first_warning(lab.warnings)}")
-        out.append(f"  {'case':<28} {'points':>6}  {'status':<8} what happened")
+            out.append("  " + _("the compiler warns (no points lost, but read it):")
+                       + f" {first_warning(lab.warnings)}")
+        words = _("case"), _("points"), _("status"), _("what happened")
+        out.append(f"  {words[0]:<28} {words[1]:>6}  {words[2]:<8} {words[3]}")
         said = set()
         for c in lab.cases:
-            name = c.name + (" (hidden)" if c.hidden else "")
-            status = "FAILED" if c.status == FAILED else c.status
+            name = c.name + (_(" (hidden)") if c.hidden else "")
+            status = _("FAILED") if c.status == FAILED else _(c.status)
             head = f"  {name:<28} {f'{c.points}/{c.max_points}':>6}  {status:<8} "
             if c.status == PASSED:
                 out.append(head.rstrip())
@@ -85,16 +91,16 @@ def table(grade: Grade, width: int = 110) -> str:
             parts = [c.reason]
             if c.status == FAILED:
                 if c.said:
-                    parts.append(f"it said: {c.said}")
+                    parts.append(_("it said: {said}").format(said=c.said))
                 if c.outcome_wrong and c.meaning not in said:
                     parts.append(c.meaning)
                     said.add(c.meaning)
                 hint = _one_line(c.hint)
                 if hint and hint not in said:
-                    parts.append(f"hint: {hint}")
+                    parts.append(_("hint: {hint}").format(hint=hint))
                     said.add(hint)
                 elif hint:
-                    parts.append("hint: as above")
+                    parts.append(_("hint: as above"))
             out += _wrapped(head, " -- ".join(parts), width)
         out.append("")
     return "\n".join(out)
@@ -106,16 +112,18 @@ def details(grade: Grade, every: bool = True) -> str:
     out = []
     for lab in grade.labs:
         if lab.problem in COMPILE_PROBLEMS:
-            out.append(f"---- {lab.lab}.c does not compile (0/{lab.max_points})\n{lab.message}")
+            out.append("---- " + _("{lab}.c does not compile").format(lab=lab.lab)
+                       + f" (0/{lab.max_points})\n{lab.message}")
             continue
         if lab.warnings and every:
-            out.append(f"---- {lab.lab}.c compiles, with warnings (no points lost)\n{lab.warnings}")
+            out.append("---- " + _("{lab}.c compiles, with warnings (no points lost)").format(lab=lab.lab)
+                       + f"\n{lab.warnings}")
         failed = [c for c in lab.cases if c.status == FAILED]
         for c in failed if every else failed[:1]:
             out.append(f"---- {c.id} (0/{c.max_points})\n{c.output if every else brief(c.output)}")
         if not every and len(failed) > 1:
-            out.append(f"---- {lab.lab}: also failed, each in the table above: "
-                       f"{', '.join(c.name for c in failed[1:])}")
+            out.append(f"---- {lab.lab}: " + _("also failed, each in the table above:")
+                       + f" {', '.join(c.name for c in failed[1:])}")
     return "\n\n".join(out)
 
 
@@ -125,18 +133,19 @@ def summary(grade: Grade) -> str:
     lines = []
     for lab in grade.labs:
         lost = [c.name for c in lab.cases if c.points < c.max_points]
-        why = lab.problem.replace("_", " ") if lab.problem else \
-            ("full marks" if not lost else f"lost: {', '.join(lost)}")
+        why = _(PROBLEMS.get(lab.problem, lab.problem)) if lab.problem else \
+            (_("full marks") if not lost else _("lost: {cases}").format(cases=", ".join(lost)))
         lines.append(f"  {lab.lab:<{width}}  {f'{lab.points}/{lab.max_points}':>6}  {_cut(why, 80)}")
     return "\n".join(lines)
 
 
 def header(grade: Grade) -> str:
-    lines = [f"vmlabs grade: {grade.folder} ({grade.student})",
-             f"random inputs: seed {grade.seed} ({replay(grade)} replays them)"]
+    lines = [_("vmlabs grade: {folder} ({student})").format(folder=grade.folder, student=grade.student),
+             _("random inputs: seed {seed} ({replay} replays them)").format(seed=grade.seed,
+                                                                          replay=replay(grade))]
     if grade.sandbox:
-        lines.append(f"compiled and run in: {grade.sandbox}")
-    lines += [f"note: {n}" for n in grade.notes]
+        lines.append(_("compiled and run in: {sandbox}").format(sandbox=grade.sandbox))
+    lines += [_("note: {note}").format(note=n) for n in grade.notes]
     return "\n".join(lines)
 
 
@@ -146,13 +155,13 @@ def text_report(grade: Grade, with_details=True, every=True) -> str:
     parts = [header(grade), "", table(grade)]
     explained = details(grade, every) if with_details else ""
     if explained:
-        title = "What went wrong, case by case:" if every else \
-            ("What went wrong, the first failure of each lab (every one: --details, or V=1; "
-             "all of them are in grade.txt):")
+        title = _("What went wrong, case by case:") if every else \
+            _("What went wrong, the first failure of each lab (every one: --details, or V=1; "
+              "all of them are in grade.txt):")
         parts += [title, "", explained, ""]
     if len(grade.labs) > 1:
         parts += [summary(grade), ""]
-    parts.append(f"Score: {grade.score}/{grade.max_score}")
+    parts.append(_("Score: {score}/{most}").format(score=grade.score, most=grade.max_score))
     return "\n".join(parts) + "\n"
 
 

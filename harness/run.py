@@ -13,6 +13,7 @@ code you trust).
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import shlex
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from . import sandbox_user, settings, wine as wine_mod
 from .explain import describe, meaning
+from .i18n import N_
 from .outcome import Outcome, classify
 from .sandbox import Job, Sandbox, SandboxUnavailable, find_bwrap
 from .settings import ConfigError, Limits, mib
@@ -41,6 +43,21 @@ NATIVE_RESERVED = 256 << 20     # libc, stack reservation and the like, for a na
 
 def _text(data: bytes) -> str:
     return data.decode("utf-8", errors="backslashreplace").replace("\r\n", "\n")
+
+
+@contextlib.contextmanager
+def session(build: Path, what: str = "run the labs", **options):
+    """A started Runner for a command line, stopped when the block ends. When it cannot
+    start (the sandbox, a setting, Wine), says why in one line and exits with status 2."""
+    try:
+        runner = Runner.started(build, **options)
+    except (ConfigError, RuntimeError, OSError) as e:
+        print(f"cannot {what}: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    try:
+        yield runner
+    finally:
+        runner.stop()
 
 
 def _user_sandbox(limits: Limits, prefix: Path | None, bwrap: Sandbox):
@@ -369,31 +386,37 @@ class Runner:
             t.join(timeout=5)
         seconds = time.monotonic() - started
         stdout, stderr = _text(out), _text(err)
-        status = proc.returncode
-        cpu = limits.cpu_for(timeout)
-        cpu_used = max(usage, default=0.0)
-        sandbox = f"{self.describe_sandbox()}; limits: {limits.describe(timeout, self.sandbox is not None)}"
         bwrap = self.sandbox is not None and self.sandbox.kind == "bwrap"
-        extra = dict(sandbox=sandbox)
-        if hit == "time":
-            kind, code, access, address, source = "timeout", None, None, None, "timeout"
-            extra.update(limit="time", limit_value=f"{timeout:g} s")
-        elif hit == "processes":
-            kind, code, access, address, source = "limit", None, None, None, "process count"
-            extra.update(limit="processes", limit_value=f"{limits.processes} processes")
-        elif cut.is_set():
-            kind, code, access, address, source = "output_cut", None, None, None, "output limit"
-            extra.update(limit="output", limit_value=mib(limits.output))
-        elif killed_for_cpu(status, cpu_used, cpu, bwrap):
-            kind, code, access, address, source = "limit", None, None, None, \
-                f"SIGXCPU/SIGKILL after {cpu_used:.1f} s of CPU"
-            extra.update(limit="cpu", limit_value=f"{cpu} s")
-        elif bwrap and status == 1 and stderr.startswith("bwrap: "):
+        if bwrap and proc.returncode == 1 and stderr.startswith("bwrap: ") and hit is None \
+                and not cut.is_set():
             raise RuntimeError(f"the sandbox did not start: {stderr.strip()}")
-        else:
-            kind, code, access, address, source = classify(status, stdout, stderr, platform)
-        return Outcome(kind, code, access, address, stdout, stderr, seconds, tuple(command),
-                       stdin, platform, source, **extra)
+        ending = self._ending(hit, cut.is_set(), proc.returncode, max(usage, default=0.0),
+                              timeout, bwrap)
+        if ending is None:
+            kind, code, access, address, source = classify(proc.returncode, stdout, stderr, platform)
+            ending = dict(kind=kind, code=code, access=access, address=address, source=source)
+        sandbox = f"{self.describe_sandbox()}; limits: {limits.describe(timeout, self.sandbox is not None)}"
+        return Outcome(**{"code": None, "access": None, "address": None, **ending}, stdout=stdout,
+                       stderr=stderr, seconds=seconds, command=tuple(command), stdin=stdin,
+                       platform=platform, sandbox=sandbox)
+
+    def _ending(self, hit, cut: bool, status, cpu_used: float, timeout: float, bwrap: bool):
+        """A run the harness ended, as Outcome's fields: at the timeout, the process count,
+        the output limit or the CPU limit; None when the program ended by itself."""
+        limits = self.limits
+        cpu = limits.cpu_for(timeout)
+        if hit == "time":
+            return dict(kind="timeout", source=N_("timeout"), limit="time", limit_value=f"{timeout:g} s")
+        if hit == "processes":
+            return dict(kind="limit", source=N_("process count"), limit="processes",
+                        limit_value=f"{limits.processes} processes")
+        if cut:
+            return dict(kind="output_cut", source=N_("output limit"), limit="output",
+                        limit_value=mib(limits.output))
+        if killed_for_cpu(status, cpu_used, cpu, bwrap):
+            return dict(kind="limit", source=f"SIGXCPU/SIGKILL after {cpu_used:.1f} s of CPU",
+                        limit="cpu", limit_value=f"{cpu} s")
+        return None
 
 
 
@@ -406,20 +429,15 @@ if __name__ == "__main__":
     parser.add_argument("args", nargs="*")
     options = parser.parse_args()
     build = settings.current().build
-    try:
-        if options.prepare:
-            runner = Runner.from_environment(build, sandboxed=False)
-            runner.prepare()
-        else:
-            runner = Runner.started(build)
-    except (RuntimeError, OSError, ConfigError) as e:
-        print(f"cannot run the labs: {e}", file=sys.stderr)
-        sys.exit(2)
-    if options.exe:
+    if options.prepare:
         try:
+            Runner.from_environment(build, sandboxed=False).prepare()
+        except (RuntimeError, OSError, ConfigError) as e:
+            print(f"cannot run the labs: {e}", file=sys.stderr)
+            sys.exit(2)
+    elif options.exe:
+        with session(build) as runner:
             result = runner.run(Path(options.exe), options.args, sys.stdin.read())
-        finally:
-            runner.stop()
         print(result.stdout, end="")
         print(result.stderr, end="", file=sys.stderr)
         print(f"[{describe(result)}: {meaning(result)}]")

@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cases, settings, starter
-from .grade import GradingError, students_in
+from .grade import GradingError
+from .grade_all import students_in
 from .results import cell, write_atomic
 from .explain import describe
 from .run import Runner

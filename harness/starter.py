@@ -33,7 +33,8 @@ STUDENT = Path(__file__).resolve().parent / "student"     # the files only the s
 PIPELINE = ("__init__.py", "settings.py", "ntstatus.py", "cases.py", "pattern.py", "expr.py",
             "match.py", "submission.py", "build.py", "outcome.py", "explain.py", "sandbox.py",
             "sandbox_user.py", "watch.py", "wine.py", "run.py", "report.py", "pipeline.py",
-            "grades.py", "results.py", "grade.py")
+            "grades.py", "results.py", "grade.py", "hints.py", "i18n.py",
+            "locale/it/LC_MESSAGES/vmlabs.po")
 HARNESS = (*PIPELINE, "demo.py", "deps.sh")
 
 CONTAINER = (".devcontainer", ".dockerignore")                  # as they are in the checkout
@@ -145,9 +146,27 @@ jobs:
 """
 
 
-def write(out: Path, root: Path = ROOT) -> list:
-    """The starter in out (replacing what was there). Returns [(lab, [(line, hint)])]."""
+def edited(out: Path, root: Path = ROOT) -> list:
+    """The labs of a starter in out that are not as make starter wrote them: a student's work."""
+    changed = []
+    for source in sorted((root / "labs").glob("*.c")):
+        mine = Path(out) / "labs" / source.name
+        if mine.is_file():
+            fresh, _ = strip(source.read_text(encoding="utf-8"), str(source))
+            if mine.read_text(encoding="utf-8", errors="replace") != fresh:
+                changed.append(f"labs/{source.name}")
+    return changed
+
+
+def write(out: Path, root: Path = ROOT, force: bool = False) -> list:
+    """The starter in out (replacing what was there, unless its labs hold a student's work
+    and not force: StarterError). Returns [(lab, [(line, hint)])]."""
     out = Path(out)
+    work = [] if force or not out.exists() else edited(out, root)
+    if work:
+        raise StarterError(f"{out} holds work of yours ({', '.join(work)} changed since make "
+                           f"starter wrote them): copy it somewhere else first (cp -r {out} ~/vmlabs), "
+                           f"or overwrite it: make starter FORCE=1")
     if out.exists():
         shutil.rmtree(out)
     (out / "labs").mkdir(parents=True)
@@ -168,12 +187,13 @@ def write(out: Path, root: Path = ROOT) -> list:
     shutil.copy(root / "expected" / "README.md", out / "expected")
     (out / "harness").mkdir()
     for name in HARNESS:
+        (out / "harness" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(root / "harness" / name, out / "harness" / name)
     shutil.copy(STUDENT / "Makefile", out / "Makefile")
     shutil.copytree(root / "mk", out / "mk")        # the rules both Makefiles share
     shutil.copy(STUDENT / "gitignore", out / ".gitignore")
     todo_list = "\n".join(f"| [`labs/{lab}.c`](labs/{lab}.c) | "
-                          + "; ".join(f"line {line}: {hint}" for line, hint in todos) + " |"
+                          + "; ".join(hint for _, hint in todos) + " |"
                           for lab, todos in found)
     readme = (STUDENT / "README.md").read_text(encoding="utf-8")
     (out / "README.md").write_text(readme.replace("{{TODOS}}", todo_list), encoding="utf-8")
@@ -186,9 +206,11 @@ def write(out: Path, root: Path = ROOT) -> list:
 
 
 def main(argv) -> int:
+    force = "--force" in argv
+    argv = [a for a in argv if a != "--force"]
     out = Path(argv[0]) if argv else ROOT / "build" / "starter"
     try:
-        found = write(out)
+        found = write(out, force=force)
     except (StarterError, cases.CaseError) as e:
         print(f"starter: {e}", file=sys.stderr)
         return 2

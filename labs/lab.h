@@ -209,8 +209,17 @@ static inline const char *page_story(const void *addr)
     switch (mbi.Protect & 0xff) {
     case PAGE_NOACCESS:
         return "MEM_COMMIT but PAGE_NOACCESS: VirtualProtect it to allow the access";
-    case PAGE_READONLY: case PAGE_EXECUTE_READ: case PAGE_EXECUTE:
-        return "MEM_COMMIT but not writable: VirtualProtect(..., PAGE_READWRITE, ...) to write";
+    case PAGE_READONLY:
+        if (mbi.Type == MEM_MAPPED)
+            return "MEM_COMMIT but not writable (PAGE_READONLY): a view mapped for reading; "
+                   "FILE_MAP_WRITE (OpenFileMapping, MapViewOfFile) allows writing";
+        if (mbi.Type == MEM_IMAGE)
+            return "MEM_COMMIT but not writable (PAGE_READONLY): the program's own constants";
+        return "MEM_COMMIT but not writable (PAGE_READONLY): the protection is VirtualAlloc's "
+               "4th argument, or VirtualProtect's 3rd; PAGE_READWRITE allows writing";
+    case PAGE_EXECUTE_READ: case PAGE_EXECUTE:
+        return "MEM_COMMIT but not writable (PAGE_EXECUTE*): the protection is VirtualAlloc's "
+               "4th argument, or VirtualProtect's 3rd; PAGE_EXECUTE_READWRITE allows writing";
     default:
         return "MEM_COMMIT: check the access kind against the page protection";
     }

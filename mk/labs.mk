@@ -69,6 +69,15 @@ $(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c | $(BUILD)/.dir
 $(BUILD)/.dir:
 	$(Q)mkdir -p $(BUILD) && touch $@
 
+# The harness's words in Italian (VMLABS_LANG=it, or an Italian LANG): the catalogue
+# harness/locale/it/LC_MESSAGES/vmlabs.po compiled for gettext, when msgfmt is installed (make
+# deps installs it); without it the harness reads the .po itself (harness/i18n.py).
+LOCALE_MO := $(BUILD)/locale/it/LC_MESSAGES/vmlabs.mo
+LOCALE := $(if $(shell command -v msgfmt 2>/dev/null),$(LOCALE_MO))
+$(LOCALE_MO): harness/locale/it/LC_MESSAGES/vmlabs.po | $(BUILD)/.dir
+	$(say) MSGFMT $@
+	$(Q)mkdir -p $(@D) && msgfmt --check -o $@ $<
+
 # The private Wine prefix, created once (about 10 s).
 PREFIX := $(BUILD)/wineprefix/system.reg
 prefix: $(if $(RUNNER),$(PREFIX))
@@ -82,13 +91,23 @@ deps:
 # (harness/wine.py: the private prefix, no debugger, no debug channels).
 run-%: prefix
 	$(Q)test -f labs/$*.c || { echo "no lab named $*; the labs are: $(LABS)" >&2; exit 2; }
-	$(Q)$(MAKE) --no-print-directory $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe)
+	$(Q)$(MAKE) -s --no-print-directory $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe)
 	$(Q)$(if $(filter $*,$(NATIVE_LABS)),,$(shell $(PYTHON) -m harness.wine $(BUILD)) $(RUNNER)) \
 	    $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe) $(ARGS); \
-	    echo "[$* exited with status $$?]"
+	    status=$$?; echo "[$* exited with status $$status: $$(case $$status in \
+	    0) echo "it ended normally";; \
+	    2) echo "it reported an error: a usage mistake, or an API call that failed (see above)";; \
+	    3) echo "abort() or exit(3)";; \
+	    5) echo "an access violation (EXCEPTION_ACCESS_VIOLATION, 0xC0000005: Wine keeps only its low byte)";; \
+	    139) echo "a segmentation fault (SIGSEGV)";; \
+	    *) echo "see the last lines above";; esac)]"
 
+# Everything generated, but a starter made here (make starter): that is a student's work.
 clean:
 	$(Q)WINEPREFIX="$(abspath $(BUILD))/wineprefix" wineserver -k 2>/dev/null || true
-	rm -rf $(BUILD)
+	$(Q)if [ -d $(BUILD)/starter ]; then \
+	    find $(BUILD) -mindepth 1 -maxdepth 1 ! -name starter -exec rm -rf {} +; \
+	    echo "kept $(BUILD)/starter: your copy of the labs (rm -rf $(BUILD)/starter removes it)"; \
+	else rm -rf $(BUILD); fi
 
 .PHONY: all prefix deps clean

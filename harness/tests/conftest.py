@@ -57,4 +57,5 @@ def no_grading_environment():
     with pytest.MonkeyPatch.context() as patch:
         for name in GRADING_ENVIRONMENT:
             patch.delenv(name, raising=False)
+        patch.setenv("VMLABS_LANG", "en")   # the tests read English; test_i18n.py asks for Italian
         yield

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import cases, grade
+from .. import cases, grade, grade_all
 from ..explain import EXPLANATIONS
 
 HERE = Path(__file__).resolve().parent
@@ -41,6 +41,7 @@ SCORES = {
     "forgot_virtualfreeex": {"remote": 15},     # the child's page stays committed: release fails
     "wrong_access": {"mapping": 8},             # the writer maps FILE_MAP_READ: it faults writing
     "wrong_stride": {"mapping": 8},             # the writer's slots 32 bytes apart, the reader's 64
+    "release_with_size": {"free_rules": 25},    # VirtualFree(base, 4 * page, MEM_RELEASE): 87
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
 # The reference with one mistake, written as that edit of labs/LAB.c (student: lab, the
@@ -119,6 +120,15 @@ ONE_MISTAKE = {
 """),
     "wrong_stride": ("mapping", "char *slot = view + (i % slots) * STRIDE;\n        strcpy(slot, word);",
                      "char *slot = view + (i % slots) * 32;\n        strcpy(slot, word);"),
+    # a typo the compiler rejects: boundary costs its points, reserve_commit beside it none
+    "compile_error": ("boundary", "uintptr_t predicted = round_up(image_end, granularity);",
+                      "uintptr_t predicted = round_up(image_end, granularty);"),
+    # the whole region released with its size: ERROR_INVALID_PARAMETER, nothing freed
+    "release_with_size": ("free_rules", """\
+     * with VFREE(addr, size, type) */
+    VFREE(base, 0, MEM_RELEASE);""", """\
+     * with VFREE(addr, size, type) */
+    VFREE(base, 4 * page, MEM_RELEASE);"""),
 }
 
 
@@ -155,7 +165,7 @@ def class_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def graded(class_dir, tmp_path_factory, runner, build_dir):
     out = tmp_path_factory.mktemp("grade")
-    status = grade.main(["--all", str(class_dir), "--out", str(out), "--timeout", TIMEOUT,
+    status = grade_all.main(["--all", str(class_dir), "--out", str(out), "--timeout", TIMEOUT,
                          "--jobs", "2", "--seed", "4242", "--build", str(build_dir)], runner=runner)
     assert status == 0
     return out
@@ -202,7 +212,7 @@ def test_each_failure_says_what_happened(graded):
     assert "got output cut: more than 1 MiB printed, killed" in flood["output"]
     hang = case_of(graded, "infinite_loop", "reserve_commit/commit_then_write")
     assert f"got timeout: still running after {float(TIMEOUT):g} s, killed" in hang["output"]
-    assert "hint: commit the reserved page" in hang["output"]
+    assert "hint: the program never ended" in hang["output"]
     child = case_of(graded, "forgot_commit", "reserve_commit/echo_random_word")
     assert child["output"].startswith("not run: needs commit_then_write, which failed")
     typo = case_of(graded, "compile_error", "boundary/walk")
@@ -219,6 +229,25 @@ def test_each_failure_says_what_happened(graded):
     notes = results(graded, "extra_files")["extra_data"]["notes"]
     assert any("lab.h: not used" in n for n in notes)
     assert any("helper.c, notes.txt" in n for n in notes)
+
+
+def test_the_hint_is_for_the_mistake_made(graded):
+    """Each mistake its own hint, in results.json and in the table (grade.txt), not the case's
+    general one: a page committed PAGE_READONLY is not told to commit the page."""
+    readonly = case_of(graded, "wrong_flag", "reserve_commit/commit_then_write")
+    assert "hint: the page is committed, but PAGE_READONLY: the protection is VirtualAlloc's 4th " \
+           "argument" in readonly["output"]
+    assert "commit the reserved page" not in readonly["output"]
+    assert "state:      MEM_COMMIT, PAGE_READONLY" in readonly["output"]
+    forgot = case_of(graded, "forgot_commit", "reserve_commit/commit_then_write")
+    assert "hint: the page is still only reserved (MEM_RESERVE)" in forgot["output"]
+    release = case_of(graded, "release_with_size", "free_rules/release_inside")
+    assert "result:    FALSE, ERROR_INVALID_PARAMETER (87)" in release["output"]
+    assert "hint: MEM_RELEASE takes size 0: with a size VirtualFree fails" in release["output"]
+    table = (graded / "release_with_size" / "grade.txt").read_text()
+    assert "MEM_RELEASE takes size 0" in table and "needs the base address VirtualAlloc returned" not in table
+    general = case_of(graded, "wrong_address", "reserve_commit/reserve_only_faults")
+    assert "not at the reserved page's first byte" in general["output"]
 
 
 def test_every_outcome_is_named_in_the_csv_and_results_json(graded):
@@ -332,7 +361,7 @@ def test_a_graded_submission_sees_no_hidden_case_and_no_other_submission(tmp_pat
     (class_dir / "peeker").mkdir()
     (class_dir / "peeker" / "reserve_commit.c").write_text(PEEKER % quoted)
     out = tmp_path / "grade"
-    status = grade.main(["--all", str(class_dir), "--out", str(out), "--hidden", str(hidden),
+    status = grade_all.main(["--all", str(class_dir), "--out", str(out), "--hidden", str(hidden),
                          "--lab", "reserve_commit", "--timeout", TIMEOUT, "--seed", "7",
                          "--build", str(build_dir)], runner=runner)
     assert status == 0
@@ -347,6 +376,6 @@ def test_a_graded_submission_sees_no_hidden_case_and_no_other_submission(tmp_pat
 
 
 def test_the_progress_line_says_how_long_is_left():
-    assert grade.time_left(130, 26, 100) == " (2 min 10 s so far, about 6 min 10 s left)"
-    assert grade.time_left(5.2, 1, 3) == " (5 s so far, about 10 s left)"
-    assert grade.time_left(504, 100, 100) == " (8 min 24 s in all)"
+    assert grade_all.time_left(130, 26, 100) == " (2 min 10 s so far, about 6 min 10 s left)"
+    assert grade_all.time_left(5.2, 1, 3) == " (5 s so far, about 10 s left)"
+    assert grade_all.time_left(504, 100, 100) == " (8 min 24 s in all)"

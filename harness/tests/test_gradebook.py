@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import gradebook, grade, grades, regrade
+from .. import grade_all, gradebook, grades, regrade
 from .. import cases
 from .test_grade import SCORES, submission
 
@@ -56,12 +56,12 @@ def graded(tmp_path_factory, runner, build_dir):
     out = work / "grade"
     common = [*COMMON, "--out", str(out), "--build", str(build_dir),
               "--roster", str(work / "roster.csv")]
-    assert grade.main(["--all", str(klass), *common], runner=runner) == 0
+    assert grade_all.main(["--all", str(klass), *common], runner=runner) == 0
     first = {name: (out / name).read_bytes() for name in ("grades.csv", "canvas.csv", "moodle.csv")}
     shutil.copy(out / "grades.csv", work / "first-grades.csv")
     shutil.copy(ROOT / "labs" / "reserve_commit.c", klass / "bob")
     shutil.copy(submission("hard_coded", work) / "reserve_commit.c", klass / "dave")
-    assert grade.main(["--all", str(klass), *common, "--previous", str(out)], runner=runner) == 0
+    assert grade_all.main(["--all", str(klass), *common, "--previous", str(out)], runner=runner) == 0
     return work, out, first
 
 
@@ -113,8 +113,8 @@ def test_feedback_has_the_table_and_hints_and_no_path(graded):
     work, out, first = graded
     text = (out.with_name("grade.previous") / "bob" / "feedback.txt").read_text()
     assert text.startswith(f'vmlabs: =HYPERLINK("http://evil"): {BOB}/{FULL}')
-    assert "commit_then_write" in text and "hint: commit the reserved page" in text
-    assert re.search(r"^reserve_commit/commit_then_write: expected exit 0, got access violation.*\n  hint: commit the reserved page before writing to it \(VirtualAlloc, MEM_COMMIT\)", text, re.M)
+    assert "commit_then_write" in text and "hint: the page is still only reserved" in text
+    assert re.search(r"^reserve_commit/commit_then_write: expected exit 0, got access violation.*\n  hint: the page is still only reserved \(MEM_RESERVE\) when the word is written: commit it first", text, re.M)
     assert f"Score: {BOB}/{FULL}" in text
     for grade_dir in (out, out.with_name("grade.previous")):
         for path in grade_dir.glob("*/feedback.txt"):
@@ -178,7 +178,7 @@ def test_scrub_removes_the_machines_paths():
 def test_a_grading_without_roster_leaves_no_stale_gradebook(graded, runner, build_dir):
     """Last in this file: grades the class a third time, without ROSTER or PREVIOUS."""
     work, out, first = graded
-    assert grade.main(["--all", str(work / "class"), *COMMON, "--out", str(out),
+    assert grade_all.main(["--all", str(work / "class"), *COMMON, "--out", str(out),
                        "--build", str(build_dir)], runner=runner) == 0
     for name in ("canvas.csv", "moodle.csv", "roster.txt", "changes.txt"):
         assert not (out / name).exists(), name

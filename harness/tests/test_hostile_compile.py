@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import grade
+from .. import grade_all
 from ..results import cell as csv_cell
 from ..build import COMPILE_TIMEOUT
 from ..submission import SOURCE_LIMIT, read_source
@@ -111,7 +111,7 @@ def graded(secrets, runner, build_dir, tmp_path_factory):
     top, files = secrets
     said = hostile_class(top, files)
     out = tmp_path_factory.mktemp("grade")
-    status = grade.main(["--all", str(top / "class"), "--out", str(out), "--hidden", str(top / "hidden"),
+    status = grade_all.main(["--all", str(top / "class"), "--out", str(out), "--hidden", str(top / "hidden"),
                          "--lab", LAB, "--timeout", "3", "--seed", "11", "--build", str(build_dir)],
                         runner=runner)
     assert status == 0
@@ -195,7 +195,7 @@ def test_grading_another_class_removes_the_first_ones_students(graded, runner, b
     shutil.copy(ROOT / "labs" / f"{LAB}.c", second / "victim")
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
-    status = grade.main(["--all", str(second), "--out", str(copy), "--lab", LAB, "--timeout", "3",
+    status = grade_all.main(["--all", str(second), "--out", str(copy), "--lab", LAB, "--timeout", "3",
                          "--build", str(build_dir)], runner=runner)
     assert status == 0
     students = sorted(p.name for p in copy.iterdir() if (p / "results.json").is_file())

@@ -101,3 +101,38 @@ def test_a_linux_programs_sigsegv_is_a_segmentation_fault(status, stderr, descri
     assert outcome.label == "segmentation_fault" and describe(outcome) == described
     assert "SIGSEGV: the program" in meaning(outcome)
     assert str(cases.parse_outcome("segmentation fault writing")) == "segmentation fault writing"
+
+
+# classify, without running anything: (status, stderr, platform) -> (label, access, address).
+# Under Wine only a report line makes an exception (the status is its low byte); on Windows
+# the status itself does; lab.h's line and Wine's own give the same outcome.
+ENDINGS = [
+    (0, "", "wine", "exit", None, None),
+    (2, "VirtualFree failed: ERROR_INVALID_PARAMETER (87)\n", "wine", "nonzero_exit", None, None),
+    (5, "fault: EXCEPTION_ACCESS_VIOLATION (0xC0000005) writing 0x0000000001230000\n", "wine",
+     "access_violation", "writing", 0x1230000),
+    (5, "wine: Unhandled page fault on read access to 0000000001230000 at address 0x140001000\n",
+     "wine", "access_violation", "reading", 0x1230000),
+    (5, "", "wine", "nonzero_exit", None, None),           # status 5 alone is an exit(5)
+    (0xC0000005, "", "windows", "access_violation", None, None),
+    (0xC0000005, "fault: EXCEPTION_ACCESS_VIOLATION (0xC0000005) executing 0x0000000000401000\n",
+     "windows", "access_violation", "executing", 0x401000),
+    (1, "fault: STATUS_GUARD_PAGE_VIOLATION (0x80000001) reading 0x0000000001230000\n", "wine",
+     "guard_page", "reading", 0x1230000),
+    (253, "wine: Unhandled stack overflow at address 0x140001000\n", "wine", "stack_overflow", None, None),
+    (148, "wine: Unhandled division by zero at address 0x140001000\n", "wine", "divide_by_zero", None, None),
+    (150, "wine: Unhandled exception 0xc0000096 at address 0x140001000\n", "wine", "exception", None, None),
+    (3, "abort: abort() was called\n", "wine", "abort", None, None),
+    (3, "Assertion failed: p != NULL, file lab.c, line 3\n", "windows", "abort", None, None),
+    (3, "", "wine", "nonzero_exit_3", None, None),         # abort() and exit(3) look alike
+    (3, "", "linux", "nonzero_exit", None, None),
+]
+
+
+@pytest.mark.parametrize("status, stderr, platform, label, access, address", ENDINGS)
+def test_classify(status, stderr, platform, label, access, address):
+    from ..outcome import Outcome, classify
+    kind, code, got_access, got_address, source = classify(status, "", stderr, platform)
+    outcome = Outcome(kind, code, got_access, got_address, "", stderr, 0.1, (), "", platform, source)
+    assert (outcome.label, got_access, got_address) == (label, access, address), source
+    assert meaning(outcome) and describe(outcome)       # every label has its words

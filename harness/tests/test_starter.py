@@ -109,3 +109,29 @@ def test_its_own_check_grades_it_below_full_marks(starter_dir, borrowed_build):
     assert score and 0 < int(score.group(1)) <= CEILING * int(score.group(2)), score.group(0)
     for trouble in ("does not compile", "the compiler warns", "timeout"):
         assert trouble not in result.stdout, result.stdout
+
+
+def test_a_starter_with_a_students_work_is_not_overwritten(tmp_path):
+    out = tmp_path / "build" / "starter"
+    starter.write(out)
+    starter.write(out)                  # untouched: written again without a word
+    lab = out / "labs" / "reserve_commit.c"
+    lab.write_text(lab.read_text() + "/* my work */\n")
+    with pytest.raises(starter.StarterError) as refused:
+        starter.write(out)
+    assert "labs/reserve_commit.c changed" in str(refused.value) and "FORCE=1" in str(refused.value)
+    assert "my work" in lab.read_text()
+    starter.write(out, force=True)
+    assert "my work" not in lab.read_text()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="make clean's shell is a Unix one")
+def test_make_clean_keeps_a_starter(tmp_path):
+    build = tmp_path / "build"
+    (build / "starter" / "labs").mkdir(parents=True)
+    (build / "cache").mkdir()
+    result = subprocess.run(["make", "--no-print-directory", "clean", f"BUILD={build}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (build / "starter" / "labs").is_dir() and not (build / "cache").exists()
+    assert "kept" in result.stdout

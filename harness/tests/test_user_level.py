@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import grade, gradescope, sandbox_user, settings
+from .. import grade_all, gradescope, sandbox_user, settings
 from ..explain import describe
 from ..run import Runner
 from ..settings import Limits
@@ -237,7 +237,7 @@ def test_in_a_container_the_bundle_grades_as_the_bwrap_level_does(container_resu
     for name, folder in subs.items():
         shutil.copytree(folder, class_dir / name, symlinks=True)
     out = tmp_path / "host"
-    status = grade.main(["--all", str(class_dir), "--out", str(out), "--hidden", str(HERE / "hidden"),
+    status = grade_all.main(["--all", str(class_dir), "--out", str(out), "--hidden", str(HERE / "hidden"),
                          "--timeout", TIMEOUT, "--build", str(build_dir)], runner=runner)
     assert status == 0
     for name in subs:
