@@ -93,7 +93,7 @@ $(BUILD)/i686-laa/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC32 $@
 	$(Q)mkdir -p $(@D) && $(CC32) $(CFLAGS) -Wl,--large-address-aware -o $@ $<
 
-$(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c | $(BUILD)/.dir
+$(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) HOSTCC $@
 	$(Q)$(HOSTCC) $(HOSTCFLAGS) -o $@ $<
 

@@ -209,7 +209,7 @@ static void recommit(void)
     cleanup();
 }
 
-static const struct { const char *name, *title; void (*run)(void); } steps[] = {
+static const struct lab_mode steps[] = {
     { "release-size", "MEM_RELEASE takes size 0", release_size },
     { "release-inside", "MEM_RELEASE takes the base, not an address inside", release_inside },
     { "straddle", "MEM_DECOMMIT of 2 bytes across a page boundary", straddle },
@@ -219,30 +219,20 @@ static const struct { const char *name, *title; void (*run)(void); } steps[] = {
     { "bad-type", "MEM_DECOMMIT | MEM_RELEASE, then type 0", bad_type },
     { "commit-free", "MEM_COMMIT where nothing is reserved", commit_free },
     { "recommit", "MEM_COMMIT of a page already committed", recommit },
+    { "all", "every experiment above, in this order", NULL },
+    { 0 }
 };
-#define NSTEPS (sizeof steps / sizeof steps[0])
+static const struct lab_modes modes = { "free_rules", "all",
+    "  each experiment on a fresh region of 4 pages", steps };
 
 int main(int argc, char **argv)
 {
-    const char *which = argc == 2 ? argv[1] : "all";
-    size_t chosen = NSTEPS;
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (strcmp(which, steps[i].name) == 0)
-            chosen = i;
-    if (argc > 2 || (chosen == NSTEPS && strcmp(which, "all") != 0))
-        usage("free_rules [release-size|release-inside|straddle|decommit-uncommitted|\n"
-              "                   decommit-all|release-mixed|bad-type|commit-free|recommit|all]\n"
-              "  one VirtualFree rule per experiment on a region of 4 pages; all (the default)\n"
-              "  runs every one");
+    size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
     page = lab_system()->dwPageSize;
     printf("platform:  %s\n", lab_platform());
     printf("page size: %zu bytes\n", page);
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (chosen == NSTEPS || chosen == i) {
-            printf("== %s: %s\n", steps[i].name, steps[i].title);
-            steps[i].run();
-        }
+    lab_run(&modes, chosen, "== ");
     return 0;
 }

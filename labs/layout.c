@@ -231,15 +231,18 @@ static uintptr_t walk(int full, struct found *f, struct total total[TYPES], unsi
 
 static int by_name(const void *a, const void *b) { return lstrcmpiA(a, b); }
 
+enum { COMPACT, FULL };
+static const struct lab_mode ways[] = {
+    [COMPACT] = { "--compact", "GetSystemInfo's facts, this process's row of the limits table, "
+                               "a VirtualQuery walk, totals per type", NULL },
+    [FULL] = { "--full", "the same, with the map: one line per region, with a size bar", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "layout", "--compact", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    int full = argc == 2 && strcmp(argv[1], "--full") == 0;
-    if (argc > 2 || (argc == 2 && !full && strcmp(argv[1], "--compact") != 0))
-        usage("layout [--compact | --full]\n"
-              "  --compact  (the default) the facts from GetSystemInfo, the row of the\n"
-              "             memory-limits table this process is in, what a VirtualQuery walk\n"
-              "             of the whole user space found, and the totals per type\n"
-              "  --full     the same, with the map: one line per region, with a size bar");
+    int full = lab_choose(argc, argv, &modes) == FULL;
     lab_start();
 
     /* The facts. */

@@ -30,14 +30,19 @@ static void show(const char *label, const char *p, size_t page)
     printf("%s \"%.*s\" (%zu non-zero bytes of %zu)\n", label, 64, nonzero ? p : "", nonzero, page);
 }
 
+enum { RESET, TRIM };
+static const struct lab_mode ways[] = {
+    [RESET] = { "", "store a word from standard input in a committed page, then MEM_RESET and "
+                    "MEM_RESET_UNDO", NULL },
+    [TRIM] = { "trim", "the same, VirtualUnlock in between: out of the working set, "
+                       "Windows really discards it", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "reset_undo", "", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    int trim = argc == 2 && strcmp(argv[1], "trim") == 0;
-    if (argc > 2 || (argc == 2 && !trim))
-        usage("reset_undo [trim]\n"
-              "  stores a word from standard input in a committed page, then applies\n"
-              "  MEM_RESET and MEM_RESET_UNDO; \"trim\" removes the page from the working\n"
-              "  set in between (VirtualUnlock), so Windows really discards it");
+    int trim = lab_choose(argc, argv, &modes) == TRIM;
     lab_start();
 
     size_t page = lab_system()->dwPageSize;
