@@ -127,6 +127,15 @@ static void release_size(void)
     cleanup();
 }
 
+/*
+ * An address inside the region is not its base:
+ *
+ *   page        0  1  2  3
+ *   before     [C][C][C][C]
+ *   release       ^              base + page + 1, size 0: refused, nothing changes
+ *   release    ^                 base, size 0: the whole region
+ *   after      [-][-][-][-]
+ */
 static void release_inside(void)
 {
     region("CCCC");
@@ -138,6 +147,14 @@ static void release_inside(void)
     whole_region();
 }
 
+/*
+ * 2 bytes across the boundary of pages 1 and 2: every page holding one of them goes.
+ *
+ *   page        0  1  2  3
+ *   before     [C][C][C][C]
+ *   decommit        ^^           base + 2 * page - 1, 2 bytes
+ *   after      [C][R][R][C]
+ */
 static void straddle(void)
 {
     region("CCCC");
@@ -148,6 +165,12 @@ static void straddle(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][R][R]
+ *   decommit      <------->      base + page, 3 pages, none of them committed
+ *   after      [C][R][R][R]      TRUE: nothing to give back is not an error
+ */
 static void decommit_uncommitted(void)
 {
     region("CRRR");
@@ -155,6 +178,12 @@ static void decommit_uncommitted(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][C][R]
+ *   decommit   <---------->      base, size 0: the whole region
+ *   after      [R][R][R][R]      one region again, all MEM_RESERVE
+ */
 static void decommit_all(void)
 {
     region("CRCR");
@@ -163,6 +192,12 @@ static void decommit_all(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][C][R]
+ *   release    <---------->      base, size 0: committed and reserved pages alike
+ *   after      [-][-][-][-]
+ */
 static void release_mixed(void)
 {
     region("CRCR");

@@ -349,6 +349,18 @@ static void page_out(char *p, size_t size)
         printf("MADV_PAGEOUT:        failed, %s\n", errno_name(errno));
 }
 
+/*
+ * Two pages of 0xa5, freed with MADV_FREE; then one byte of page 1 is rewritten, which
+ * cancels its free, and MADV_PAGEOUT reclaims what is still free:
+ *
+ *   page                 0          1
+ *   written          [a5 a5 ..] [a5 a5 ..]
+ *   MADV_FREE        [  free  ] [  free  ]   the kernel may drop them until written
+ *   p[page] = 0xa5              [a5 a5 ..]   one byte written: page 1's free is cancelled
+ *   MADV_PAGEOUT     [00 00 ..] [a5 a5 ..]   "reclaimed" (both whole: "kept")
+ *   late: MADV_PAGEOUT before the rewrite:
+ *                    [00 00 ..] [a5 00 ..]   "reclaimed-early"
+ */
 /* late: the reclaim comes before page 1 is rewritten, as it may when memory is short. */
 static void free_pages(int late)
 {

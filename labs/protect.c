@@ -149,6 +149,15 @@ static void guard(void)
     release(p);
 }
 
+/*
+ * 2 bytes across the boundary of pages 0 and 1: both pages change, and the old
+ * protection returned is the first page's.
+ *
+ *   page                   0               1
+ *   before      [PAGE_READWRITE][PAGE_NOACCESS ]
+ *   protect                    ^^                  p + page - 1, 2 bytes: PAGE_READONLY
+ *   after       [PAGE_READONLY ][PAGE_READONLY ]   old: PAGE_READWRITE, page 0's
+ */
 static void straddle(void)
 {
     char *p = commit(2 * page);
@@ -168,6 +177,12 @@ static void straddle(void)
     release(p);
 }
 
+/*
+ *   page        0  1
+ *   strip      [C][R]
+ *   protect       <->      p + page, 1 page: fails, the page is only reserved
+ *   protect    <---->      p, 2 pages: fails too, and page 0 keeps PAGE_READWRITE
+ */
 static void uncommitted(void)
 {
     char *p = VirtualAlloc(NULL, 2 * page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
@@ -182,6 +197,13 @@ static void uncommitted(void)
     release(p);
 }
 
+/*
+ * Two VirtualAlloc calls, back to back: adjacent, yet two allocations.
+ *
+ *              a (one granule)     b (one granule)
+ *   pages      [C][C] ... [C][C] | [C][C] ... [C][C]
+ *   protect                  <------->                 b - page, 2 pages: fails
+ */
 static void regions(void)
 {
     size_t granularity = lab_system()->dwAllocationGranularity;

@@ -287,6 +287,14 @@ static void protect_step(void)
 /*  base          base + page
  *  [C: the word ][C: PAGE_NOACCESS]     ReadProcessMemory(base, 2 pages): the second refuses
  */
+/*
+ * In the child, two committed pages:
+ *
+ *   page          0                1
+ *   child      [word...  ] [PAGE_NOACCESS]
+ *   read       <------------------------->   base, 2 pages: Windows refuses (page 1), Wine reads
+ *   read       <--------->                   base, 1 page: the word
+ */
 static void partial_step(void)
 {
     const char *word = input_word();
