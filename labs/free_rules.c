@@ -265,9 +265,7 @@ int main(int argc, char **argv)
     size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
-    page = lab_system()->dwPageSize;
-    printf("platform:  %s\n", lab_platform());
-    printf("page size: %zu bytes\n", page);
+    page = lab_banner(11);     /* platform:, page size: */
     lab_run(&modes, chosen, "== ");
     return 0;
 }

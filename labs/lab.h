@@ -21,6 +21,7 @@
  *   count_nonzero(p,n) how many of n bytes from p are not zero
  *   lab_probe(fn, arg) run fn(arg) and tell whether it faulted, without dying
  *   lab_platform()     "Wine 8.0" or "Windows 10.0 build 19045": where this runs
+ *   lab_banner(col)    "platform:" and "page size:", the lines most labs start with
  *
  * The fault reporter: an access the program was not allowed to make ends the
  * process with a one-line report on stderr, in a fixed form that the harness
@@ -491,6 +492,18 @@ static inline const char *lab_platform(void)
     else
         snprintf(text, sizeof text, "Windows");
     return text;
+}
+
+/* The first two lines of a lab's output, the values from column `column`; returns the
+ * page size.
+ *   platform:   Wine 8.0
+ *   page size:  4096 bytes */
+static inline size_t lab_banner(int column)
+{
+    size_t page = lab_system()->dwPageSize;
+    printf("%-*s%s\n", column, "platform:", lab_platform());
+    printf("%-*s%zu bytes\n", column, "page size:", page);
+    return page;
 }
 
 static inline int lab_is_wine(void)

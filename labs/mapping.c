@@ -430,8 +430,7 @@ int main(int argc, char **argv)
     size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
-    printf("platform:   %s\n", lab_platform());
-    printf("page size:  %zu bytes\n", page);
+    lab_banner(12);            /* platform:, page size: */
     lab_run(&modes, chosen, "== ");
     return 0;
 }

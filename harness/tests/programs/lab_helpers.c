@@ -9,12 +9,10 @@ static void names(void)
     printf("error: %s / %s\n", error_name(ERROR_ACCESS_DENIED), error_name(ERROR_INVALID_ADDRESS));
 }
 
-static void other(void) { printf("other ran\n"); }
 static void alone(void) { printf("alone ran\n"); }
 
 static const struct lab_mode modes[] = {
     { "names", "two names in one printf", names },
-    { "other", "another mode", other },
     { "all", "every mode above, in this order", NULL },
     { "alone", "only when named: all leaves it out", alone },
     { "count N [M]", "main runs this one", NULL },
