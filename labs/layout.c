@@ -72,10 +72,8 @@ static int which_row(int wine, int bits, BOOL wow64, int laa, OSVERSIONINFOW v,
 /* "4 KB", "2040 KB", "1645 MB", "8 TB": a unit up when exact or past four digits. */
 static const char *human(unsigned long long bytes)
 {
-    static char text[4][16];
-    static int next;
     static const char *unit[] = { "bytes", "KB", "MB", "GB", "TB" };
-    char *t = text[next++ % 4];
+    char *t = lab_text();           /* several in one printf: each its own */
     unsigned long long scale = 1;
     int u = 0;
     while (u < 4 && bytes != 0
@@ -83,16 +81,16 @@ static const char *human(unsigned long long bytes)
         scale *= KB;
         u++;
     }
-    snprintf(t, sizeof text[0], "%llu %s", (bytes + scale / 2) / scale, unit[u]);
+    snprintf(t, LAB_TEXT_SIZE, "%llu %s", (bytes + scale / 2) / scale, unit[u]);
     return t;
 }
 
 /* One '#' per doubling from one page: 4 KB "#", 8 KB "##", 1 MB 9, 128 TB 36. */
 static const char *log_bar(unsigned long long size)
 {
-    static char text[80];
+    char *text = lab_text();
     size_t n = 0;
-    for (unsigned long long s = lab_system()->dwPageSize; s <= size && n + 1 < sizeof text; s *= 2)
+    for (unsigned long long s = lab_system()->dwPageSize; s <= size && n + 1 < LAB_TEXT_SIZE; s *= 2)
         text[n++] = '#';
     text[n] = '\0';
     return text;
