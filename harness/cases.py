@@ -23,10 +23,11 @@ from .pattern import PatternError, capture_names, compile_block
 LAB_KEYS = {"title", "title_it", "order", "native", "case"}
 # A student reads these: each has its Italian beside it (KEY_it), and hint_it is required.
 SAID = ("hint", "demo", "lesson")
+NOTE_KEYS = ("platform_note", "source")    # whose behaviour it is, and what says so: text
 CASE_KEYS = {"name", "args", "stdin", "outcome", "timeout", "points", "expect",
              "stderr", "checks", "variant", "parent", "mistake",
-             *SAID, *(f"{key}_it" for key in SAID)}
-VARIANT_KEYS = {"name", "platform", "expect", "stderr", "outcome", "checks"}
+             *SAID, *(f"{key}_it" for key in SAID), *NOTE_KEYS}
+VARIANT_KEYS = {"name", "platform", "expect", "stderr", "outcome", "checks", *NOTE_KEYS}
 MISTAKE_KEYS = {"outcome", "seen", "differs", "hint", "it"}
 MISTAKE_CONDITIONS = ("outcome", "seen", "differs")
 PLATFORMS = ("wine", "windows", "linux")
@@ -108,6 +109,8 @@ class Variant:
     stderr: tuple | None    # LinePatterns for stderr, None: not checked
     outcome: OutcomeSpec
     checks: tuple           # expression texts
+    platform_note: str = ""  # whose behaviour this is ("Wine 8: ..."), the case's own if unset
+    source: str = ""         # what it rests on: a Microsoft Learn page or a Wine test function
 
 
 class Named:
@@ -254,7 +257,11 @@ def _variant(table: dict, base: dict, fail, name="", platform=None) -> Variant:
         if missing:
             fail(f"check {check!r} uses {', '.join(sorted(missing))}, never captured "
                  f"(captured: {', '.join(sorted(known))})")
-    return Variant(name, platform, expect, stderr, outcome, tuple(checks))
+    for key in NOTE_KEYS:
+        if not isinstance(merged.get(key, ""), str):
+            fail(f"{key} must be a string")
+    return Variant(name, platform, expect, stderr, outcome, tuple(checks),
+                   merged.get("platform_note", ""), merged.get("source", ""))
 
 
 def timeout_cap(env=None) -> float:
@@ -293,7 +300,7 @@ def _case(lab: str, table: dict, fail, cap: float = math.inf) -> Case:
     for key in SAID:
         if f"{key}_it" in table and key not in table:
             fail(f"{key}_it without {key}: the English is the default")
-    base = {k: table[k] for k in ("expect", "stderr", "outcome", "checks") if k in table}
+    base = {k: table[k] for k in ("expect", "stderr", "outcome", "checks", *NOTE_KEYS) if k in table}
     variants = []
     for v in table.get("variant", []):
         unknown = set(v) - VARIANT_KEYS

@@ -135,6 +135,7 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         if verdict.passed:
             text = _("passed") + (_(" (the {variant} behaviour)").format(variant=verdict.variant)
                                   if verdict.variant else "")
+            text += "".join("\n" + line for line in report.note_lines(case, verdict))
             if case.seed is not None:
                 text += "\n" + report.stdin_line(case)
             graded.append(CaseGrade(case.lab, case.name, case.points, case.points, PASSED, "",

@@ -38,6 +38,10 @@ ADDRESS = re.compile(r"0x[0-9A-Fa-f]{8,16}\b")
 # and fixed with a wineserver per run (the sandbox), growing with a shared one (SANDBOX=0).
 PID = re.compile(r"(\bpid |[A-Za-z]-)\d+\b")
 PLATFORM = re.compile(r"^(platform: +).*$")
+# What a step cost, measured while the program runs (working set, commit charge, page
+# faults: the labs' `cost:` and `faults:` lines): it moves with the stdio buffers and
+# threads of the moment, so only its sign is kept.
+COST = re.compile(r"(?<![\w.])([+-])\d+( KB| minor)\b")
 # Shapes, for another toolchain's run (see shape()):
 BEHAVIOUR = re.compile(r"^(\s*behaviour: +).*$")
 NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -84,9 +88,10 @@ def shown(outcome) -> str:
 
 
 def normalised(text: str) -> list:
-    """Lines as compared on the toolchain that captured them: addresses, process ids and the
-    platform line (Wine's or the kernel's version) are placeholders, the rest must be equal."""
-    lines = [PID.sub(r"\1<pid>", ADDRESS.sub("0x<address>", line.rstrip()))
+    """Lines as compared on the toolchain that captured them: addresses, process ids, the
+    platform line (Wine's or the kernel's version) and the measured costs (+8 KB, +1 minor:
+    their sign is kept) are placeholders, the rest must be equal."""
+    lines = [COST.sub(r"\1<n>\2", PID.sub(r"\1<pid>", ADDRESS.sub("0x<address>", line.rstrip())))
              for line in text.rstrip("\n").split("\n")]
     return [PLATFORM.sub(r"\1<platform>", line) for line in lines]
 

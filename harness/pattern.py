@@ -12,7 +12,7 @@ from dataclasses import dataclass
 # Each kind: the regular expression of what it matches, and how the text becomes a value.
 KINDS = {
     "addr": (r"0x[0-9A-Fa-f]+|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{8}", lambda s: int(s, 16)),
-    "num": (r"-?[0-9]+", int),
+    "num": (r"[-+]?[0-9]+", int),     # signed too: a change, "+4" or "-4" (int() reads both)
     "hex": (r"0x[0-9A-Fa-f]+", lambda s: int(s, 16)),
     "word": (r"\S+", str),
     "text": (r".*", str),

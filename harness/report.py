@@ -39,7 +39,7 @@ def expected_outcome(case, verdict) -> str:
 
 
 LABELS = (N_("ran:"), N_("stdin:"), N_("problem:"), N_("outcome:"), N_("meaning:"),
-          N_("variant:"), N_("hint:"))
+          N_("variant:"), N_("hint:"), N_("note:"), N_("source:"))
 
 
 def field(label: str, value: str) -> str:
@@ -47,6 +47,22 @@ def field(label: str, value: str) -> str:
     label and 2 spaces (10 characters in English)."""
     width = max(len(_(name)) for name in LABELS) + 1
     return f"{label:<{width}} {value}"
+
+
+def variant_of(case, verdict):
+    """The Variant that matched (or came nearest), None when none could be tried."""
+    if verdict.result is None:
+        return None
+    return next((v for v in case.variants if v.name == verdict.result.name), None)
+
+
+def note_lines(case, verdict) -> list:
+    """Whose behaviour the matched (or nearest) variant is, and what says so."""
+    v = variant_of(case, verdict)
+    if v is None:
+        return []
+    return ([field(_("note:"), v.platform_note)] if v.platform_note else []) + \
+           ([field(_("source:"), v.source)] if v.source else [])
 
 
 def rows_text(rows) -> list:
@@ -97,6 +113,7 @@ def failure(case, outcome, verdict, results_file=None) -> str:
         others = [t.name for t in verdict.tried if t is not r]
         out.append(field(_("variant:"), _("nearest is {name!r}").format(name=r.name)
                          + (_("; also tried {others}").format(others=", ".join(others)) if others else "")))
+    out += note_lines(case, verdict)
     out.append(_("standard output ({legend}):").format(legend=_(LEGEND)) if outcome.stdout or r.stdout_rows
                else _("standard output: (none)"))
     out += rows_text(r.stdout_rows)
@@ -121,8 +138,9 @@ def full_record(case, outcome, verdict) -> str:
     """Everything about one run, for the results file: the output with control characters
     shown escaped (\\x1b[2J), so that printing the file never obeys them."""
     text = failure(case, outcome, verdict) if not verdict.passed else \
-        _("{case} passed ({where}), variant {variant}").format(
-            case=case.id, where=case.where, variant=verdict.variant or _("(only)")) + f"\n{stdin_line(case)}"
+        "\n".join([_("{case} passed ({where}), variant {variant}").format(
+            case=case.id, where=case.where, variant=verdict.variant or _("(only)")),
+            *note_lines(case, verdict), stdin_line(case)])
     return (f"{text}\n\n--- " + _("standard output") + f" ---\n{safe_lines(outcome.stdout)}"
             "\n--- " + _("standard error") + f" ---\n{safe_lines(outcome.stderr)}"
             f"\n--- {describe(outcome)} in {outcome.seconds:.2f} s: {meaning(outcome)} ---"

@@ -89,10 +89,18 @@ def test_another_toolchain_compares_the_shape_of_each_line(now, equal):
      "VirtualQuery: reserved 262144, committed 4096 bytes (1 of 64 pages, -5)", False),
     ("row:  x64-8tb", "row:  x64-128tb", False),
     ("failed attempts:        71", "failed attempts:        72", False),
-], ids=["a pid", "a name made from a pid", "a count after a dash", "a row name", "a count"])
+    ("cost:       storing the word: commit charge n/a, working set +8 KB, page faults n/a",
+     "cost:       storing the word: commit charge n/a, working set +1304 KB, page faults n/a", True),
+    ("cost:       decommitting: commit charge n/a, working set -4 KB, page faults n/a",
+     "cost:       decommitting: commit charge n/a, working set +4 KB, page faults n/a", False),
+    ("faults:              writing it: +1 minor", "faults:              writing it: +2 minor", True),
+], ids=["a pid", "a name made from a pid", "a count after a dash", "a row name", "a count",
+        "a measured cost", "a cost of the other sign", "a fault count"])
 def test_process_ids_vary_even_on_the_same_toolchain(captured, now, equal):
     """A process id is the wineserver's (a new one per sandboxed run, a shared one with
-    SANDBOX=0), not the lab's: a placeholder, like an address; other numbers are not."""
+    SANDBOX=0), not the lab's: a placeholder, like an address; so is a measured cost (the
+    working set moves with the stdio buffers and threads of the moment), its sign kept;
+    other numbers are not."""
     assert (handouts.normalised(captured) == handouts.normalised(now)) is equal
 
 

@@ -24,7 +24,9 @@ def test_case(case, labs_by_name, built, runner, build_dir, seed, record_propert
         pytest.exit(f"cannot write the results of {case.id} under {build_dir / 'results'}: "
                     f"{e.strerror}. Make the build folder writable or free some space, or build "
                     f"elsewhere: make check BUILD=/some/folder", returncode=2)
-    record_property("variant", done.verdict.variant)
+    note = report.variant_of(done.case, done.verdict)
+    record_property("variant", done.verdict.variant + (
+        f" ({note.platform_note})" if done.verdict.variant and note and note.platform_note else ""))
     if not done.passed:
         pytest.fail(report.failure(done.case, done.outcome, done.verdict, done.record), pytrace=False)
 

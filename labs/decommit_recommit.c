@@ -12,6 +12,13 @@
  * MEM_COMMIT "initializes the memory to zero" (VirtualAlloc).  So the word is
  * gone: the zero count below is the whole page.
  *
+ * What each step costs: a "cost:" line after it (commit charge, working set, page
+ * faults: GetProcessMemoryInfo) and * on a page in RAM (QueryWorkingSetEx):
+ *   stored       [C*]   the write brought the page into RAM
+ *   decommitted  [R]    commit charge -1 page, and the page left RAM
+ *   recommitted  [C]    commit charge +1 page, no RAM until it is touched
+ * Wine 8 reports no commit charge and no page faults: the "counters:" lines say so.
+ *
  * Run:   echo hello | decommit_recommit.exe [touch]
  */
 #include "lab.h"
@@ -23,17 +30,23 @@ static void touch(void *page)
     (void)c;
 }
 
+enum { RECOMMIT, TOUCH };
+static const struct lab_mode ways[] = {
+    [RECOMMIT] = { "", "store a word from standard input in a committed page, decommit it, "
+                       "commit it again", NULL },
+    [TOUCH] = { "touch", "the same, and read the page while it is decommitted: the read faults", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "decommit_recommit", "", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    int do_touch = argc == 2 && strcmp(argv[1], "touch") == 0;
-    if (argc > 2 || (argc == 2 && !do_touch))
-        usage("decommit_recommit [touch]\n"
-              "  stores a word from standard input in a committed page, decommits it\n"
-              "  (\"touch\": then reads it, which faults), and commits it again");
+    int do_touch = lab_choose(argc, argv, &modes) == TOUCH;
     lab_start();
 
     size_t page = lab_system()->dwPageSize;
     printf("page size:          %zu bytes\n", page);
+    lab_mem_counters("counters:           ");
     /* MEM_TOP_DOWN: above 4 GiB, as on 64-bit Windows, so a pointer cut to 32 bits shows. */
     char *p = VirtualAlloc(NULL, page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
     if (p == NULL)
@@ -44,7 +57,8 @@ int main(int argc, char **argv)
     if (read_word(p, page) < 0)
         printf("no word on standard input: the page holds only zeros\n");
     printf("stored:             \"%.64s\" (%zu non-zero bytes)\n", p, count_nonzero(p, page));
-    page_strip("pages:              ", p, 1);
+    resident_strip("pages:              ", p, 1);
+    struct lab_mem last = lab_mem_now();
 
     /* BEGIN SOLUTION: give the page's storage back but keep its address reserved
      * (VirtualFree); die() if that fails */
@@ -52,7 +66,8 @@ int main(int argc, char **argv)
         die("VirtualFree(MEM_DECOMMIT)");
     /* END SOLUTION */
     print_query("page state:         ", p);
-    page_strip("pages:              ", p, 1);
+    resident_strip("pages:              ", p, 1);
+    lab_mem_cost("cost:               decommitting: ", &last);
 
     if (do_touch) {
         struct lab_fault f = lab_probe(touch, p);
@@ -69,7 +84,8 @@ int main(int argc, char **argv)
         die("VirtualAlloc(MEM_COMMIT) again");
     /* END SOLUTION */
     print_query("page state:         ", p);
-    page_strip("pages:              ", p, 1);
+    resident_strip("pages:              ", p, 1);
+    lab_mem_cost("cost:               committing again: ", &last);
     size_t nonzero = count_nonzero(p, page);
     printf("content:            \"%.64s\"\n", p);
     printf("zero bytes:         %zu of %zu\n", page - nonzero, page);

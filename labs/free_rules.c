@@ -16,6 +16,14 @@
  *   commit-free           MEM_COMMIT where nothing is reserved (a region just
  *                         released, so surely free): NULL, ERROR_INVALID_ADDRESS
  *   recommit              MEM_COMMIT of a committed page: succeeds, content kept
+ *   decommit-inside       MEM_DECOMMIT, size 0, at base + page + 1: ERROR_INVALID_ADDRESS;
+ *                         at base + page - 2 (inside page 0): the whole region
+ *   free-twice            release, then decommit, a region already released: Windows
+ *                         ERROR_INVALID_ADDRESS (487), Wine 8 ERROR_INVALID_PARAMETER (87)
+ *   decommit-past-end     MEM_DECOMMIT running past the region's end: ERROR_INVALID_PARAMETER
+ *   bad-args              size 0, protection 0, PAGE_READONLY | PAGE_EXECUTE, PAGE_WRITECOPY
+ *                         on private memory: ERROR_INVALID_PARAMETER; VirtualProtect with a
+ *                         NULL old protection: ERROR_NOACCESS (998)
  *
  * Sources.  Microsoft Learn, VirtualFree: MEM_RELEASE needs size 0 and the base
  * VirtualAlloc returned; MEM_DECOMMIT takes every page holding a byte of the
@@ -32,13 +40,19 @@
  * release at base + page + 1 is STATUS_FREE_VM_NOT_AT_BASE (inside the first page
  * the address rounds down to the base and succeeds: hence "+ page"); and
  * dlls/ntdll/tests/error.c: that status is ERROR_INVALID_ADDRESS.
+ * The new experiments: test_NtAllocateVirtualMemory (decommit-inside),
+ * test_NtFreeVirtualMemory (free-twice: STATUS_MEMORY_NOT_ALLOCATED; decommit-past-end:
+ * STATUS_UNABLE_TO_FREE_VM), kernel32 test_VirtualAlloc, test_VirtualAlloc_protection,
+ * test_VirtualProtect (bad-args).
  * Documented but not in Wine's tests, so a "behaviour:" line names the outcome:
  *   bad-type       rejected | accepted (Windows Research Kernel, freevm.c: both
  *                  flags -> STATUS_INVALID_PARAMETER_4 = ERROR_INVALID_PARAMETER)
  *   release-mixed  released | refused
  *   commit-free    refused | committed
- *   recommit       kept | zeroed (dotnet/runtime PAL test VirtualAlloc/test20:
- *                  re-committed memory "is not changed")
+ *   recommit       kept | zeroed: that recommitting a committed page succeeds is
+ *                  tested (test_VirtualAlloc_protection), that its content is kept is
+ *                  not (dotnet/runtime PAL test VirtualAlloc/test20: re-committed memory
+ *                  "is not changed")
  *
  * Run:   free_rules.exe [release-size|release-inside|straddle|decommit-uncommitted|
  *                        decommit-all|release-mixed|bad-type|commit-free|recommit|all]
@@ -127,6 +141,15 @@ static void release_size(void)
     cleanup();
 }
 
+/*
+ * An address inside the region is not its base:
+ *
+ *   page        0  1  2  3
+ *   before     [C][C][C][C]
+ *   release       ^              base + page + 1, size 0: refused, nothing changes
+ *   release    ^                 base, size 0: the whole region
+ *   after      [-][-][-][-]
+ */
 static void release_inside(void)
 {
     region("CCCC");
@@ -138,6 +161,14 @@ static void release_inside(void)
     whole_region();
 }
 
+/*
+ * 2 bytes across the boundary of pages 1 and 2: every page holding one of them goes.
+ *
+ *   page        0  1  2  3
+ *   before     [C][C][C][C]
+ *   decommit        ^^           base + 2 * page - 1, 2 bytes
+ *   after      [C][R][R][C]
+ */
 static void straddle(void)
 {
     region("CCCC");
@@ -148,6 +179,12 @@ static void straddle(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][R][R]
+ *   decommit      <------->      base + page, 3 pages, none of them committed
+ *   after      [C][R][R][R]      TRUE: nothing to give back is not an error
+ */
 static void decommit_uncommitted(void)
 {
     region("CRRR");
@@ -155,6 +192,12 @@ static void decommit_uncommitted(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][C][R]
+ *   decommit   <---------->      base, size 0: the whole region
+ *   after      [R][R][R][R]      one region again, all MEM_RESERVE
+ */
 static void decommit_all(void)
 {
     region("CRCR");
@@ -163,6 +206,12 @@ static void decommit_all(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][C][R]
+ *   release    <---------->      base, size 0: committed and reserved pages alike
+ *   after      [-][-][-][-]
+ */
 static void release_mixed(void)
 {
     region("CRCR");
@@ -209,7 +258,69 @@ static void recommit(void)
     cleanup();
 }
 
-static const struct { const char *name, *title; void (*run)(void); } steps[] = {
+/*   base     +page    +2page   +3page   end
+ *   [C     ][C      ][C      ][C      ]|
+ *        ^ base + page - 2: inside page 0, rounds down to the base: size 0 = all
+ *             ^ base + page + 1: not the base: with size 0, refused */
+static void decommit_inside(void)
+{
+    region("CCCC");
+    VFREE(base + page + 1, 0, MEM_DECOMMIT);
+    VFREE(base + page - 2, 0, MEM_DECOMMIT);
+    whole_region();
+    cleanup();
+}
+
+/* A region already released: nothing is there to free or decommit. */
+static void free_twice(void)
+{
+    region("CCCC");
+    VFREE(base, 0, MEM_RELEASE);
+    VFREE(base, 0, MEM_RELEASE);
+    VFREE(base, page, MEM_DECOMMIT);
+}
+
+/*   [C][C][C][C]|
+ *            <- decommit 2 pages -> runs one page past the region's end */
+static void decommit_past_end(void)
+{
+    region("CCCC");
+    VFREE(base + 3 * page, 2 * page, MEM_DECOMMIT);
+    cleanup();
+}
+
+/* Arguments VirtualAlloc and VirtualProtect refuse before looking at any page. */
+#define TRY_ALLOC(addr, size, type, prot) \
+    try_call("VirtualAlloc(" #addr ", " #size ", " #type ", " #prot ")", \
+             VirtualAlloc(addr, size, type, prot) != NULL)
+#define TRY_PROTECT(addr, size, prot, old) \
+    try_call("VirtualProtect(" #addr ", " #size ", " #prot ", " #old ")", \
+             VirtualProtect(addr, size, prot, old))
+static void try_call(const char *call, BOOL ok)
+{
+    DWORD error = GetLastError();   /* SetLastError(0xdeadbeef) came before the call */
+    printf("call:      %s\n", call);
+    printf(ok ? "result:    succeeded\n" : "result:    failed, %s\n", error_name(error));
+    SetLastError(0xdeadbeef);
+}
+
+static void bad_args(void)
+{
+    DWORD old;
+    region("CRRR");
+    SetLastError(0xdeadbeef);
+    TRY_ALLOC(NULL, 0, MEM_RESERVE, PAGE_READWRITE);
+    TRY_ALLOC(base + page, page, MEM_COMMIT, 0);
+    TRY_ALLOC(base + page, page, MEM_COMMIT, PAGE_READONLY | PAGE_EXECUTE);
+    TRY_ALLOC(base + page, page, MEM_COMMIT, PAGE_WRITECOPY);
+    TRY_PROTECT(base, page, PAGE_WRITECOPY, &old);
+    TRY_PROTECT(base, page, PAGE_READONLY, NULL);
+    page_strip("pages:     ", base, PAGES);
+    print_query("state:     ", base);
+    cleanup();
+}
+
+static const struct lab_mode steps[] = {
     { "release-size", "MEM_RELEASE takes size 0", release_size },
     { "release-inside", "MEM_RELEASE takes the base, not an address inside", release_inside },
     { "straddle", "MEM_DECOMMIT of 2 bytes across a page boundary", straddle },
@@ -219,30 +330,22 @@ static const struct { const char *name, *title; void (*run)(void); } steps[] = {
     { "bad-type", "MEM_DECOMMIT | MEM_RELEASE, then type 0", bad_type },
     { "commit-free", "MEM_COMMIT where nothing is reserved", commit_free },
     { "recommit", "MEM_COMMIT of a page already committed", recommit },
+    { "decommit-inside", "MEM_DECOMMIT with size 0 takes an address in the first page", decommit_inside },
+    { "free-twice", "VirtualFree where nothing is allocated", free_twice },
+    { "decommit-past-end", "MEM_DECOMMIT past the end of the region", decommit_past_end },
+    { "bad-args", "arguments refused before any page is looked at", bad_args },
+    { "all", "every experiment above, in this order", NULL },
+    { 0 }
 };
-#define NSTEPS (sizeof steps / sizeof steps[0])
+static const struct lab_modes modes = { "free_rules", "all",
+    "  each experiment on a fresh region of 4 pages", steps };
 
 int main(int argc, char **argv)
 {
-    const char *which = argc == 2 ? argv[1] : "all";
-    size_t chosen = NSTEPS;
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (strcmp(which, steps[i].name) == 0)
-            chosen = i;
-    if (argc > 2 || (chosen == NSTEPS && strcmp(which, "all") != 0))
-        usage("free_rules [release-size|release-inside|straddle|decommit-uncommitted|\n"
-              "                   decommit-all|release-mixed|bad-type|commit-free|recommit|all]\n"
-              "  one VirtualFree rule per experiment on a region of 4 pages; all (the default)\n"
-              "  runs every one");
+    size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
-    page = lab_system()->dwPageSize;
-    printf("platform:  %s\n", lab_platform());
-    printf("page size: %zu bytes\n", page);
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (chosen == NSTEPS || chosen == i) {
-            printf("== %s: %s\n", steps[i].name, steps[i].title);
-            steps[i].run();
-        }
+    page = lab_banner(11);     /* platform:, page size: */
+    lab_run(&modes, chosen, "== ");
     return 0;
 }

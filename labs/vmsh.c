@@ -244,7 +244,7 @@ static int reset_call(char **argv, int argc, DWORD how, const char *how_name)
     if (how == MEM_RESET && got != NULL && nonzero >= 0)
         printf("behaviour: %s: %s (%ld non-zero bytes)\n", where, nonzero == 0
                ? "the content is zeros at once (Wine zeroes at MEM_RESET)"
-               : "the content is still there, undefined until written or undone", nonzero);
+               : "the content is still there, not guaranteed to stay until written or undone", nonzero);
     else if (how == MEM_RESET_UNDO && got == NULL && error == ERROR_INVALID_PARAMETER && lab_is_wine())
         printf("behaviour: wine: MEM_RESET_UNDO is not implemented (87); Windows 8+ succeeds "
                "when the pages were not discarded\n");

@@ -25,15 +25,15 @@ TIMEOUT = "3"       # seconds per case: the reference labs take a tenth of one, 
 SCORES = {
     "forgot_commit": {"reserve_commit": 1},     # the commit faults; every case needing it not run
     "wrong_flag": {"reserve_commit": 1},        # PAGE_READONLY: the write faults all the same
-    "hard_coded": {"reserve_commit": 13},       # the memorised output: the random word, the empty
+    "hard_coded": {"reserve_commit": 16},       # the memorised output: the random word, the empty
                                                 # and the long input catch it
-    "wrong_address": {"reserve_commit": 13},    # faults 100 bytes into the page, not at the page
+    "wrong_address": {"reserve_commit": 16},    # faults 100 bytes into the page, not at the page
     "infinite_loop": {"reserve_commit": 1},     # a timeout costs that case (and its children) only
-    "stdin_forever": {"decommit_recommit": 14},  # hangs only on empty input: one timeout
+    "stdin_forever": {"decommit_recommit": 17},  # hangs only on empty input: one timeout
     "flood": {"reserve_commit": 1},             # echoes forever: cut at the output limit, killed
-    "compile_error": {"boundary": 0, "reserve_commit": 19},   # costs boundary's points only
+    "compile_error": {"boundary": 0, "reserve_commit": 22},   # costs boundary's points only
     "missing_file": {},                         # Reserve_Commit.c is not reserve_commit.c
-    "extra_files": {"reserve_commit": 19},      # notes, helper.c, a broken lab.h: all ignored
+    "extra_files": {"reserve_commit": 22},      # notes, helper.c, a broken lab.h: all ignored
     "truncated_pointer": {"reserve_commit": 1},  # (unsigned int)p: the commit fails above 4 GiB
     "round_up_off_by_one": {"boundary": 2},     # x + align: the aligned boundary moves
     "readonly_recommit": {"decommit_recommit": 2},  # recommitted PAGE_READONLY: VirtualQuery says so
@@ -307,7 +307,7 @@ def test_one_submission_exit_status(tmp_path, runner, build_dir):
     common = ["--out", str(tmp_path / "out"), "--timeout", TIMEOUT, "--build", str(build_dir)]
     wrong = str(submission("wrong_address", tmp_path / "class"))
     assert grade.main(["--submission", wrong, "--lab", "reserve_commit", *common], runner=runner) == 1
-    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 13
+    assert json.loads((tmp_path / "out" / "results.json").read_text())["score"] == 16
     reference = str(ROOT / "labs")
     assert grade.main(["--submission", reference, "--lab", "reserve_commit", *common], runner=runner) == 0
     assert grade.main(["--submission", str(tmp_path / "nowhere"), *common], runner=runner) == 2

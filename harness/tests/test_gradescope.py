@@ -36,10 +36,10 @@ def test_run_autograder_grades_a_submission_and_writes_results_json(tmp_path, bo
     assert result.returncode == 0, result.stderr
     most = sum(c.points for lab in cases.load_all(ROOT / "expected", hidden=HERE / "hidden")
                for c in lab.cases)
-    # wrong_address: 13 public points of reserve_commit, 2 hidden (its fault is still off the page)
-    assert f"Score: 15/{most}" in result.stdout and "grader exit status: 1" in result.stdout
+    # wrong_address: 16 public points of reserve_commit, 2 hidden (its fault is still off the page)
+    assert f"Score: 18/{most}" in result.stdout and "grader exit status: 1" in result.stdout
     data = json.loads((root / "results" / "results.json").read_text())
-    assert (data["score"], data["max_score"]) == (15, most)
+    assert (data["score"], data["max_score"]) == (18, most)
     tests = {t["name"]: t for t in data["tests"]}
     assert tests["reserve_commit/reserve_only_faults"]["score"] == 0
     hidden = tests["reserve_commit/random_word_still_faults"]

@@ -42,3 +42,12 @@ def test_each_word_of_stdin_is_a_capture():
     block = compile_block("got {word:input2}")
     assert full_match(block, ["got beta"], words) is not None
     assert full_match(block, ["got gamma"], words) is None
+
+
+def test_a_number_may_carry_its_sign():
+    """The labs print a change with its sign (`working set +8 KB`, `-4 KB`): {num} reads both."""
+    block = compile_block("cost: {num:change} KB")
+    assert full_match(block, ["cost: +8 KB"], {}) == {"change": 8}
+    assert full_match(block, ["cost: -4 KB"], {}) == {"change": -4}
+    assert full_match(block, ["cost: 12 KB"], {}) == {"change": 12}
+    assert full_match(block, ["cost: n/a KB"], {}) is None
