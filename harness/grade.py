@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +67,27 @@ class Setup:
     seed: int
     flags: dict = field(default_factory=dict)   # native -> compiler flags
     known: frozenset = frozenset()  # every lab's name, graded this time or not (LAB=)
+    progress: object = None         # called with each case graded (a CaseGrade), as it is
+
+
+class Progress:
+    """On a terminal, one line that says which case was graded last and how many are left,
+    rewritten in place: a program that hangs is never 30 silent seconds. Gone at the end."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.lock = threading.Lock()
+
+    def __call__(self, graded):
+        with self.lock:
+            self.done += 1
+            status = _("FAILED") if graded.status == FAILED else _(graded.status)
+            print("\r\033[K" + _("graded {case}: {status} ({done}/{total})").format(
+                case=graded.id, status=status, done=self.done, total=self.total),
+                end="", file=self.stream, flush=True)
+
+    def close(self):
+        print("\r\033[K", end="", file=self.stream, flush=True)
 
 
 def grading_flags(native: bool) -> list:
@@ -150,6 +172,8 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                                     _cut(reason, REASON_LIMIT),
                                     hint, text, case.hidden, case.seed, str(record), **named))
         status[case.name] = graded[-1].status
+        if setup.progress:
+            setup.progress(graded[-1])
     return done("", "", graded, built.message)
 
 
@@ -328,9 +352,15 @@ def command(name: str, options, runner, body) -> int:
 
 def grade_one(setup: Setup, target: Path, options) -> int:
     """The reference labs, or one submission: graded, written, reported."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        grade = grade_folder(setup, target.resolve().name, target, options.out, pool,
-                             notes=bool(options.submission))
+    if sys.stderr.isatty():
+        setup.progress = Progress(sum(len(lab.cases) for lab in setup.labs))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            grade = grade_folder(setup, target.resolve().name, target, options.out, pool,
+                                 notes=bool(options.submission))
+    finally:
+        if setup.progress:
+            setup.progress.close()
     if options.case:
         missing = set(options.case) - {c.id for c in grade.cases}
         if missing:
