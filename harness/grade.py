@@ -42,7 +42,7 @@ from .i18n import _, pick
 from .grades import FAILED, NOT_RUN, PASSED, CaseGrade, Grade, LabGrade, only_cases
 from .report import cut as _cut, first_error, last_said, one_line as _one_line, reason_of
 from .results import fail_results, results_json, text_report, write_atomic, write_grade
-from .pipeline import check_case
+from .pipeline import check_case, invocation
 from .run import Runner
 from .sandbox_user import private_folder
 from .submission import find_sources, read_source
@@ -133,7 +133,7 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                     [_not_run(c, built.problem, reason,
                               _("{lab}.c does not compile:").format(lab=lab.name) + f"\n{message}")
                      for c in lab.cases])
-    status, graded = {}, []
+    status, graded, runs = {}, [], {}
     for case in lab.cases:
         if case.parent is not None and status.get(case.parent) != PASSED:
             reason = (_("not run: needs {parent}, which failed") if status.get(case.parent) == FAILED
@@ -143,9 +143,11 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                                        parent=case.parent)))
             status[case.name] = NOT_RUN
             continue
+        key = invocation(case, setup.seed)      # two cases of one invocation: one run
         try:
             checked = check_case(case, built.exe, setup.runner, setup.seed, lab.native,
-                                 records=out / "cases")
+                                 records=out / "cases", outcome=runs.get(key))
+            runs.setdefault(key, checked.outcome)
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         case, outcome, verdict = checked.case, checked.outcome, checked.verdict
