@@ -282,7 +282,7 @@ static void check_heap(struct arena *a, size_t live)
 /* ---- the walkthrough: what VirtualQuery sees after each step ---- */
 
 /* Which pages are in RAM now (QueryWorkingSetEx, Valid): committing costs no RAM, the first
- * write to a page does (here the headers and footers the allocator writes), a decommit
+ * write to a page does (here the block headers the allocator writes), a decommit
  * gives it back.  "*" in RAM, "." not. */
 static void in_ram(const char *base, size_t pages, size_t page)
 {
