@@ -41,7 +41,7 @@ SCORES = {
     "forgot_virtualfreeex": {"remote": 15},     # the child's page stays committed: release fails
     "wrong_access": {"mapping": 8},             # the writer maps FILE_MAP_READ: it faults writing
     "wrong_stride": {"mapping": 8},             # the writer's slots 32 bytes apart, the reader's 64
-    "release_with_size": {"free_rules": 25},    # VirtualFree(base, 4 * page, MEM_RELEASE): 87
+    "release_with_size": {"free_rules": 33},    # VirtualFree(base, 4 * page, MEM_RELEASE): 87
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
 # The reference with one mistake, written as that edit of labs/LAB.c (student: lab, the
@@ -312,6 +312,22 @@ def test_one_submission_exit_status(tmp_path, runner, build_dir):
     assert grade.main(["--submission", reference, "--lab", "reserve_commit", *common], runner=runner) == 0
     assert grade.main(["--submission", str(tmp_path / "nowhere"), *common], runner=runner) == 2
     assert grade.main(["--submission", wrong, "--case", "reserve_commit/usage", *common], runner=runner) == 0
+
+
+def test_one_mistake_in_a_whole_submission_is_a_short_report(tmp_path, runner, build_dir, capsys):
+    """Every lab handed in, one mistake: the report a student reads fits on a screen or two
+    and names the case, the line that differs and the hint for that mistake."""
+    folder = tmp_path / "student"
+    shutil.copytree(ROOT / "labs", folder, ignore=shutil.ignore_patterns("*.md", "lab.h"))
+    name, text = one_mistake("wrong_flag")
+    (folder / name).write_text(text)
+    status = grade.main(["--submission", str(folder), "--out", str(tmp_path / "out"), "--timeout",
+                         TIMEOUT, "--build", str(build_dir), "--seed", "4242"], runner=runner)
+    report = capsys.readouterr().out
+    assert status == 1 and len(report.splitlines()) <= 60, report
+    assert "commit_then_write" in report and "expected: state:      MEM_COMMIT, PAGE_READWRITE" in report
+    assert "PAGE_READONLY: the protection is VirtualAlloc's 4th argument" in report
+    assert report.count("full marks") == 12
 
 
 def test_no_compiler_is_exit_2(tmp_path, runner, build_dir, monkeypatch, capsys):
