@@ -211,6 +211,11 @@ def reason_of(case, outcome, verdict) -> str:
             if row.mark == "-":
                 return _("{label}: missing {expected!r}").format(label=label, expected=row.expected.strip())
             if row.mark == "+" and rows is r.stdout_rows:
+                labels = {labelled(other.expected)[0] for other in rows if other.expected}
+                if labelled(row.got)[0] in labels - {""}:   # a line of the lab's, where none is due
+                    return _("output line {line}: {got!r} is not expected there: compare the "
+                             "lines around it with the expected ones").format(
+                        line=line, got=cut(row.got.strip(), 60))
                 return _("output line {line}: {got!r} is extra: debug prints go to stderr, which "
                          "is not graded").format(line=line, got=cut(row.got.strip(), 40))
             if row.mark == "+":
