@@ -258,10 +258,15 @@ static void recommit(void)
     cleanup();
 }
 
-/*   base     +page    +2page   +3page   end
- *   [C     ][C      ][C      ][C      ]|
- *        ^ base + page - 2: inside page 0, rounds down to the base: size 0 = all
- *             ^ base + page + 1: not the base: with size 0, refused */
+/*
+ * With size 0 the address must be in the region's first page (it rounds down to the base):
+ *
+ *   page        0  1  2  3
+ *   before     [C][C][C][C]
+ *   decommit      ^              base + page + 1, size 0: refused, nothing changes
+ *   decommit     ^               base + page - 2 (page 0), size 0: the whole region
+ *   after      [R][R][R][R]
+ */
 static void decommit_inside(void)
 {
     region("CCCC");
@@ -280,8 +285,12 @@ static void free_twice(void)
     VFREE(base, page, MEM_DECOMMIT);
 }
 
-/*   [C][C][C][C]|
- *            <- decommit 2 pages -> runs one page past the region's end */
+/*
+ *   page        0  1  2  3  (end of the region)
+ *   before     [C][C][C][C]|
+ *   decommit            <----->  base + 3 * page, 2 pages: one past the end, refused
+ *   after      [C][C][C][C]      nothing changes
+ */
 static void decommit_past_end(void)
 {
     region("CCCC");

@@ -5,7 +5,7 @@
  *   ADDR(p)            an address for the "0x%016llx" format, 64-bit clean
  *   usage(text)        the usage on stderr, exit 2
  *   lab_text()         a buffer for a name made on the fly: one of eight, in turn
- *   struct lab_mode    one mode of a lab, in a table (xv6's quicktests[]):
+ *   struct lab_mode    one mode of a lab, in a table (xv6's quicktests[])
  *   lab_choose()       the mode argv names (the usage, made from the table, when none)
  *   lab_run()          run it, or "all": every mode above "all" in the table
  *   lab_usage()        the usage made from the table, on stderr, exit 2
