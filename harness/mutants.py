@@ -394,7 +394,7 @@ def grade_mutants(setup: grade.Setup, mutants, work: Path, jobs: int, progress=N
 def starter_score(setup: grade.Setup, work: Path, root: Path = ROOT) -> tuple:
     """(points, max) of the untouched starter: make starter's labs, graded."""
     folder = work / "starter"
-    starter.write(folder, root)
+    starter.write(folder, root, force=True)      # its own scratch copy
     graded = grade.grade_folder(setup, "starter", folder / "labs", work / "starter-grade")
     shutil.rmtree(work / "starter-grade", ignore_errors=True)
     return graded.score, graded.max_score

@@ -18,6 +18,8 @@ the dev container (.devcontainer/: GitHub Codespaces, VS Code Dev Containers).
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import shutil
 import sys
@@ -146,16 +148,25 @@ jobs:
 """
 
 
+MANIFEST = ".starter-labs.json"     # each lab as make starter wrote it: its SHA-256
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def edited(out: Path, root: Path = ROOT) -> list:
-    """The labs of a starter in out that are not as make starter wrote them: a student's work."""
-    changed = []
-    for source in sorted((root / "labs").glob("*.c")):
-        mine = Path(out) / "labs" / source.name
-        if mine.is_file():
-            fresh, _ = strip(source.read_text(encoding="utf-8"), str(source))
-            if mine.read_text(encoding="utf-8", errors="replace") != fresh:
-                changed.append(f"labs/{source.name}")
-    return changed
+    """The labs of a starter in out that are not as make starter wrote them: a student's
+    work. Without the record of what was written (an older starter), against a fresh one."""
+    out = Path(out)
+    try:
+        written = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        written = {source.name: hashlib.sha256(strip(source.read_text(encoding="utf-8"),
+                                                     str(source))[0].encode()).hexdigest()
+                   for source in sorted((root / "labs").glob("*.c"))}
+    return [f"labs/{name}" for name, digest in sorted(written.items())
+            if (out / "labs" / name).is_file() and _digest(out / "labs" / name) != digest]
 
 
 def write(out: Path, root: Path = ROOT, force: bool = False) -> list:
@@ -171,14 +182,16 @@ def write(out: Path, root: Path = ROOT, force: bool = False) -> list:
         shutil.rmtree(out)
     (out / "labs").mkdir(parents=True)
     labs = cases.load_all(root / "expected")
-    found = []
+    found, written = [], {}
     for source in sorted((root / "labs").glob("*.c")):
         text, todos = strip(source.read_text(encoding="utf-8"), str(source))
         if not todos:
             raise StarterError(f"{source}:1: no BEGIN SOLUTION region: the starter would be "
                                f"the solution")
         (out / "labs" / source.name).write_text(text, encoding="utf-8")
+        written[source.name] = _digest(out / "labs" / source.name)
         found.append((source.stem, todos))
+    (out / MANIFEST).write_text(json.dumps(written, indent=1) + "\n", encoding="utf-8")
     for other in [root / "labs" / "lab.h", *sorted((root / "labs").glob("*.md"))]:
         shutil.copy(other, out / "labs")
     (out / "expected").mkdir()

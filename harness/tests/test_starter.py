@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,18 @@ def test_make_clean_keeps_a_starter(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (build / "starter" / "labs").is_dir() and not (build / "cache").exists()
     assert "kept" in result.stdout
+
+
+def test_a_starter_made_from_an_older_reference_is_not_mistaken_for_work(tmp_path):
+    """The reference changed since (a lab's new case): the untouched starter is written anew."""
+    root = tmp_path / "checkout"
+    shutil.copytree(ROOT / "labs", root / "labs")
+    shutil.copytree(ROOT / "expected", root / "expected")
+    for shared in ("harness", "mk", *starter.CONTAINER):     # as they are: not what changed
+        (root / shared).symlink_to(ROOT / shared)
+    out = tmp_path / "starter"
+    starter.write(out, root)
+    lab = root / "labs" / "boundary.c"
+    lab.write_text(lab.read_text() + "/* a newer reference */\n")
+    starter.write(out, root)
+    assert "a newer reference" in (out / "labs" / "boundary.c").read_text()
