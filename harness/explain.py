@@ -95,3 +95,29 @@ def describe(outcome: Outcome) -> str:
     if outcome.address is not None:
         text += f" 0x{outcome.address:016x}"
     return text
+
+
+# make run-LAB: the lab ran on the terminal, only its status is known. Under Wine an
+# exception's status is its code's low byte (0xC0000005 -> 5), so the status is read as the
+# exception it most likely is; lab.h's fault line above it says for certain.
+STATUSES = {
+    0: N_("it ended normally"),
+    2: N_("it reported an error: a usage mistake, or an API call that failed (see above)"),
+    3: N_("abort() or exit(3)"),
+    5: N_("an access violation (EXCEPTION_ACCESS_VIOLATION, 0xC0000005: Wine keeps only its low byte)"),
+    139: N_("a segmentation fault (SIGSEGV)"),
+}
+
+
+def status_line(lab: str, status: int) -> str:
+    """What make run-LAB prints after the program: its status and what that likely means."""
+    if status >= 0x80000000 and status in BY_CODE:     # Windows: the whole code
+        what = BY_CODE[status].name
+    else:
+        what = _(STATUSES.get(status, N_("see the last lines above")))
+    return "[" + _("{lab} exited with status {status}: {what}").format(lab=lab, status=status, what=what) + "]"
+
+
+if __name__ == "__main__":
+    import sys
+    print(status_line(sys.argv[1], int(sys.argv[2])))

@@ -94,13 +94,7 @@ run-%: prefix
 	$(Q)$(MAKE) -s --no-print-directory $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe)
 	$(Q)$(if $(filter $*,$(NATIVE_LABS)),,$(shell $(PYTHON) -m harness.wine $(BUILD)) $(RUNNER)) \
 	    $(if $(filter $*,$(NATIVE_LABS)),$(BUILD)/$*,$(BUILD)/$*.exe) $(ARGS); \
-	    status=$$?; echo "[$* exited with status $$status: $$(case $$status in \
-	    0) echo "it ended normally";; \
-	    2) echo "it reported an error: a usage mistake, or an API call that failed (see above)";; \
-	    3) echo "abort() or exit(3)";; \
-	    5) echo "an access violation (EXCEPTION_ACCESS_VIOLATION, 0xC0000005: Wine keeps only its low byte)";; \
-	    139) echo "a segmentation fault (SIGSEGV)";; \
-	    *) echo "see the last lines above";; esac)]"
+	    status=$$?; $(PYTHON) -m harness.explain $* $$status
 
 # Everything generated, but a starter made here (make starter): that is a student's work.
 clean:

@@ -136,3 +136,13 @@ def test_classify(status, stderr, platform, label, access, address):
     outcome = Outcome(kind, code, got_access, got_address, "", stderr, 0.1, (), "", platform, source)
     assert (outcome.label, got_access, got_address) == (label, access, address), source
     assert meaning(outcome) and describe(outcome)       # every label has its words
+
+
+@pytest.mark.parametrize("status, words", [
+    (0, "ended normally"), (2, "reported an error"), (5, "an access violation"),
+    (0xC0000005, "EXCEPTION_ACCESS_VIOLATION"), (139, "SIGSEGV"), (42, "see the last lines"),
+])
+def test_make_run_lab_names_its_status(status, words):
+    from ..explain import status_line
+    line = status_line("reserve_commit", status)
+    assert line.startswith(f"[reserve_commit exited with status {status}: ") and words in line, line
