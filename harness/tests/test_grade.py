@@ -41,7 +41,7 @@ SCORES = {
     "forgot_virtualfreeex": {"remote": 15},     # the child's page stays committed: release fails
     "wrong_access": {"mapping": 8},             # the writer maps FILE_MAP_READ: it faults writing
     "wrong_stride": {"mapping": 8},             # the writer's slots 32 bytes apart, the reader's 64
-    "release_with_size": {"free_rules": 25},    # VirtualFree(base, 4 * page, MEM_RELEASE): 87
+    "release_with_size": {"free_rules": 33},    # VirtualFree(base, 4 * page, MEM_RELEASE): 87
 }
 WITH_REFERENCE = {"compile_error": ["reserve_commit"], "extra_files": ["reserve_commit"]}
 # The reference with one mistake, written as that edit of labs/LAB.c (student: lab, the

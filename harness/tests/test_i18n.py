@@ -80,7 +80,7 @@ def test_an_italian_report_for_a_real_failing_case(tmp_path, runner, build_dir, 
                          "--timeout", TIMEOUT, "--seed", "7", "--build", str(build_dir)], runner=runner)
     assert status == 1
     report = (out / "grade.txt").read_text(encoding="utf-8")
-    for italian in ("reserve_commit: 1/19 - Una pagina riservata è un indirizzo, non memoria",
+    for italian in ("reserve_commit: 1/22 - Una pagina riservata è un indirizzo, non memoria",
                     "caso", "punti", "FALLITO", "il programma ha scritto memoria che non può toccare",
                     "consiglio:  la pagina è impegnata, ma PAGE_READONLY: la protezione è il 4° "
                     "argomento di VirtualAlloc",
@@ -88,6 +88,6 @@ def test_an_italian_report_for_a_real_failing_case(tmp_path, runner, build_dir, 
                     "[SBAGLIATO; lo dice il rapporto di fault di lab.h]",
                     "standard error (non valutato: leggetelo):",
                     "saltato  non eseguito: richiede commit_then_write",
-                    "Punteggio: 1/19"):
+                    "Punteggio: 1/22"):
         assert italian in report, f"{italian!r} not in:\n{report}"
     assert "hint:" not in report and "the program wrote" not in report
