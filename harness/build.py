@@ -126,6 +126,7 @@ def compile_lab(source: Path, out_dir: Path, native: bool = False, flags=None, c
 def _build(source: Path, exe: Path, command) -> Built:
     stamp = exe.with_name(exe.name + ".cmd")
     inputs = [source, source.with_name("lab.h")]
+    inputs += [Path(d) / "lab.h" for flag, d in zip(command, command[1:]) if flag == "-I"]
     newest = max(p.stat().st_mtime for p in inputs if p.exists())
     compiler = shlex.join([*command[:-3], str(source.resolve())])    # not the output's path
     if exe.exists() and exe.stat().st_mtime >= newest and \

@@ -586,27 +586,32 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
     return text[0] >= '0' && text[0] <= '9' && *end == '\0' && errno == 0 && *out <= max;
 }
 
+enum { WALKTHROUGH, STRESS, OVERFLOW };
+static const struct lab_mode ways[] = {
+    [WALKTHROUGH] = { "", "the walkthrough: reserve, commit page by page, free, coalesce, decommit; "
+                          "malloc's heap", NULL },
+    [STRESS] = { "stress SEED [N [PAGES]]", "N random allocate/free operations from SEED, all checked",
+                 NULL },
+    [OVERFLOW] = { "overflow SEED [N [PAGES]]", "the same, one block overrun halfway: exit 1", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "arena", "",
+    "  N: how many operations, 1 to 10000000 (default 20000)\n"
+    "  PAGES: a smaller arena, from 2 pages up to the default 4 granules: allocations get refused",
+    ways };
+
 int main(int argc, char **argv)
 {
     unsigned long long seed = 0, ops = DEFAULT_OPS, pages = default_size() / lab_system()->dwPageSize;
-    int stressed = argc >= 3 && argc <= 5
-                   && (strcmp(argv[1], "stress") == 0 || strcmp(argv[1], "overflow") == 0);
-    if (argc != 1 && !(stressed && parse_number(argv[2], ~0ull, &seed)
-                       && (argc < 4 || (parse_number(argv[3], MAX_OPS, &ops) && ops > 0))
-                       && (argc < 5 || (parse_number(argv[4], pages, &pages) && pages >= 2))))
-        usage("arena                    the walkthrough: reserve once, commit page by page,\n"
-              "                                free, coalesce, decommit; then malloc's heap\n"
-              "       arena stress SEED [N [PAGES]]\n"
-              "                                N (default 20000, at most 10000000) random\n"
-              "                                allocate/free operations from SEED, all checked;\n"
-              "                                PAGES: a smaller arena (2 pages up to the default\n"
-              "                                4 granules), where allocations get refused\n"
-              "       arena overflow SEED [N [PAGES]]\n"
-              "                                the same, one block overrun halfway: exit 1");
+    size_t way = lab_choose(argc, argv, &modes);
+    if (way != WALKTHROUGH && (!parse_number(argv[2], ~0ull, &seed)
+                               || (argc > 3 && (!parse_number(argv[3], MAX_OPS, &ops) || ops == 0))
+                               || (argc > 4 && (!parse_number(argv[4], pages, &pages) || pages < 2))))
+        lab_usage(&modes);
     lab_start();
-    if (stressed)
-        stress(seed, (unsigned long)ops, argv[1][0] == 'o', (size_t)pages * lab_system()->dwPageSize);
-    else
+    if (way == WALKTHROUGH)
         walkthrough();
+    else
+        stress(seed, (unsigned long)ops, way == OVERFLOW, (size_t)pages * lab_system()->dwPageSize);
     return 0;
 }

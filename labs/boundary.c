@@ -115,15 +115,21 @@ static int lecture_walk(void)
     return 0;
 }
 
+enum { WALK, VERBOSE, LECTURE };
+static const struct lab_mode ways[] = {
+    [WALK] = { "", "walk up from buff with VirtualAlloc(MEM_RESERVE) to where the image ends", NULL },
+    [VERBOSE] = { "-v", "the same, one line per failed VirtualAlloc(MEM_RESERVE)", NULL },
+    [LECTURE] = { "lecture", "the walk as the lecture starts it, from (unsigned int)buff", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "boundary", "", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "lecture") == 0)
+    size_t way = lab_choose(argc, argv, &modes);
+    if (way == LECTURE)
         return lecture_walk();
-    int verbose = argc == 2 && strcmp(argv[1], "-v") == 0;
-    if (argc > 2 || (argc == 2 && !verbose))
-        usage("boundary [-v]\n       boundary lecture\n"
-              "  -v       one line per failed VirtualAlloc(MEM_RESERVE)\n"
-              "  lecture  the walk as the lecture starts it, from (unsigned int)buff");
+    int verbose = way == VERBOSE;
     lab_start();
 
     const SYSTEM_INFO *sys = lab_system();

@@ -30,13 +30,18 @@ static void touch(void *page)
     (void)c;
 }
 
+enum { RECOMMIT, TOUCH };
+static const struct lab_mode ways[] = {
+    [RECOMMIT] = { "", "store a word from standard input in a committed page, decommit it, "
+                       "commit it again", NULL },
+    [TOUCH] = { "touch", "the same, and read the page while it is decommitted: the read faults", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "decommit_recommit", "", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    int do_touch = argc == 2 && strcmp(argv[1], "touch") == 0;
-    if (argc > 2 || (argc == 2 && !do_touch))
-        usage("decommit_recommit [touch]\n"
-              "  stores a word from standard input in a committed page, decommits it\n"
-              "  (\"touch\": then reads it, which faults), and commits it again");
+    int do_touch = lab_choose(argc, argv, &modes) == TOUCH;
     lab_start();
 
     size_t page = lab_system()->dwPageSize;

@@ -141,6 +141,15 @@ static void release_size(void)
     cleanup();
 }
 
+/*
+ * An address inside the region is not its base:
+ *
+ *   page        0  1  2  3
+ *   before     [C][C][C][C]
+ *   release       ^              base + page + 1, size 0: refused, nothing changes
+ *   release    ^                 base, size 0: the whole region
+ *   after      [-][-][-][-]
+ */
 static void release_inside(void)
 {
     region("CCCC");
@@ -152,6 +161,14 @@ static void release_inside(void)
     whole_region();
 }
 
+/*
+ * 2 bytes across the boundary of pages 1 and 2: every page holding one of them goes.
+ *
+ *   page        0  1  2  3
+ *   before     [C][C][C][C]
+ *   decommit        ^^           base + 2 * page - 1, 2 bytes
+ *   after      [C][R][R][C]
+ */
 static void straddle(void)
 {
     region("CCCC");
@@ -162,6 +179,12 @@ static void straddle(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][R][R]
+ *   decommit      <------->      base + page, 3 pages, none of them committed
+ *   after      [C][R][R][R]      TRUE: nothing to give back is not an error
+ */
 static void decommit_uncommitted(void)
 {
     region("CRRR");
@@ -169,6 +192,12 @@ static void decommit_uncommitted(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][C][R]
+ *   decommit   <---------->      base, size 0: the whole region
+ *   after      [R][R][R][R]      one region again, all MEM_RESERVE
+ */
 static void decommit_all(void)
 {
     region("CRCR");
@@ -177,6 +206,12 @@ static void decommit_all(void)
     cleanup();
 }
 
+/*
+ *   page        0  1  2  3
+ *   before     [C][R][C][R]
+ *   release    <---------->      base, size 0: committed and reserved pages alike
+ *   after      [-][-][-][-]
+ */
 static void release_mixed(void)
 {
     region("CRCR");
@@ -285,7 +320,7 @@ static void bad_args(void)
     cleanup();
 }
 
-static const struct { const char *name, *title; void (*run)(void); } steps[] = {
+static const struct lab_mode steps[] = {
     { "release-size", "MEM_RELEASE takes size 0", release_size },
     { "release-inside", "MEM_RELEASE takes the base, not an address inside", release_inside },
     { "straddle", "MEM_DECOMMIT of 2 bytes across a page boundary", straddle },
@@ -299,31 +334,18 @@ static const struct { const char *name, *title; void (*run)(void); } steps[] = {
     { "free-twice", "VirtualFree where nothing is allocated", free_twice },
     { "decommit-past-end", "MEM_DECOMMIT past the end of the region", decommit_past_end },
     { "bad-args", "arguments refused before any page is looked at", bad_args },
+    { "all", "every experiment above, in this order", NULL },
+    { 0 }
 };
-#define NSTEPS (sizeof steps / sizeof steps[0])
+static const struct lab_modes modes = { "free_rules", "all",
+    "  each experiment on a fresh region of 4 pages", steps };
 
 int main(int argc, char **argv)
 {
-    const char *which = argc == 2 ? argv[1] : "all";
-    size_t chosen = NSTEPS;
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (strcmp(which, steps[i].name) == 0)
-            chosen = i;
-    if (argc > 2 || (chosen == NSTEPS && strcmp(which, "all") != 0))
-        usage("free_rules [release-size|release-inside|straddle|decommit-uncommitted|\n"
-              "                   decommit-all|release-mixed|bad-type|commit-free|recommit|\n"
-              "                   decommit-inside|free-twice|decommit-past-end|bad-args|all]\n"
-              "  one VirtualFree rule per experiment on a region of 4 pages; all (the default)\n"
-              "  runs every one");
+    size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
-    page = lab_system()->dwPageSize;
-    printf("platform:  %s\n", lab_platform());
-    printf("page size: %zu bytes\n", page);
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (chosen == NSTEPS || chosen == i) {
-            printf("== %s: %s\n", steps[i].name, steps[i].title);
-            steps[i].run();
-        }
+    page = lab_banner(11);     /* platform:, page size: */
+    lab_run(&modes, chosen, "== ");
     return 0;
 }

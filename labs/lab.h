@@ -1,13 +1,21 @@
 /*
  * lab.h - the only code the labs share (header-only, include it once per lab).
  *
+ * The portable part, which the Linux labs (posix_vm, posix_mapping) include too:
+ *   ADDR(p)            an address for the "0x%016llx" format, 64-bit clean
+ *   usage(text)        the usage on stderr, exit 2
+ *   lab_text()         a buffer for a name made on the fly: one of eight, in turn
+ *   struct lab_mode    one mode of a lab, in a table (xv6's quicktests[]):
+ *   lab_choose()       the mode argv names (the usage, made from the table, when none)
+ *   lab_run()          run it, or "all": every mode above "all" in the table
+ *   lab_usage()        the usage made from the table, on stderr, exit 2
+ *
+ * The Windows part:
  *   lab_start()        unbuffered stdout, the fault and abort() reporters installed
  *   lab_system()       GetSystemInfo, done once
  *   die(api)           "<api> failed: ERROR_X (n): text" on stderr, exit 2
- *   usage(text)        the usage on stderr, exit 2
  *   state_name(), type_name(), prot_name(), error_name(), exception_name()
  *                      symbolic names for what the Virtual* calls return
- *   ADDR(p)            an address for the "0x%016llx" format, 64-bit clean
  *   read_word(dst, n)  one word from standard input, never more than n - 1 bytes
  *   page_strip(p, n)   "[C][R][-]": the state of n pages from p, at a glance ([M]: mapped)
  *   count_nonzero(p,n) how many of n bytes from p are not zero
@@ -18,6 +26,7 @@
  *                      set, page faults (GetProcessMemoryInfo); lab_mem_counters() says
  *                      which of them this system really reports
  *   resident_strip(label, p, n)  "[C*][C][R]": page_strip, * = in RAM (QueryWorkingSetEx)
+ *   lab_banner(col)    "platform:" and "page size:", the lines most labs start with
  *
  * The fault reporter: an access the program was not allowed to make ends the
  * process with a one-line report on stderr, in a fixed form that the harness
@@ -40,6 +49,133 @@
 #define _CRT_SECURE_NO_WARNINGS
 #endif
 
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the portable part ---------------------------------------------------------------- */
+
+#define ADDR(p) ((unsigned long long)(uintptr_t)(p))
+#define ADDR_FMT "0x%016llx"
+
+#define LAB_TEXTS 8
+#define LAB_TEXT_SIZE 128
+
+/* A buffer for a name a helper makes on the fly (prot_name, error_name): each call gets
+ * the next of LAB_TEXTS, so the names in one printf each keep their own. */
+static inline char *lab_text(void)
+{
+    static char ring[LAB_TEXTS][LAB_TEXT_SIZE];
+    static unsigned next;
+    char *text = ring[next++ % LAB_TEXTS];
+    text[0] = '\0';
+    return text;
+}
+
+static inline _Noreturn void usage(const char *text)
+{
+    fprintf(stderr, "usage: %s\n", text);
+    exit(2);
+}
+
+/* One mode of a lab; a lab's modes are a table ended by { 0 }, in the order "all" runs
+ * them, and its usage is made from that table (never typed twice). */
+struct lab_mode {
+    const char *name;   /* the argument that picks it, then the ones it takes:
+                         * "stress SEED [N [PAGES]]"; "" no argument; "all" every mode above */
+    const char *title;  /* one line: what it shows (its heading when it runs, its usage line) */
+    void (*run)(void);  /* what lab_run calls; NULL: main runs the mode itself */
+};
+
+struct lab_modes {
+    const char *lab;                /* the program, as its usage names it */
+    const char *first;              /* the mode no argument picks */
+    const char *note;               /* lines (each from two spaces) that end the usage, or NULL */
+    const struct lab_mode *mode;    /* the table */
+};
+
+/* "usage: free_rules [release-size|...|all]" (wrapped at 80 columns), or, when a mode takes
+ * arguments, one line per mode ("       arena stress SEED [N [PAGES]]"); then one line per
+ * mode with its title; on stderr, exit 2. */
+static inline _Noreturn void lab_usage(const struct lab_modes *m)
+{
+    const struct lab_mode *r;
+    int width = 0, arguments = 0;
+    for (r = m->mode; r->name != NULL; r++) {
+        int size = r->name[0] != '\0' ? (int)strcspn(r->name, " ") : (int)strlen("(no argument)");
+        width = size > width ? size : width;
+        arguments |= strchr(r->name, ' ') != NULL;
+    }
+    if (arguments) {
+        for (r = m->mode; r->name != NULL; r++)
+            fprintf(stderr, "%s%s%s%s\n", r == m->mode ? "usage: " : "       ", m->lab,
+                    r->name[0] != '\0' ? " " : "", r->name);
+    } else {
+        int indent = fprintf(stderr, "usage: %s [", m->lab), column = indent;
+        for (r = m->mode; r->name != NULL; r++) {
+            const struct lab_mode *next = r + 1;
+            int size = (int)strlen(r->name) + 1;      /* with its '|' or ']' */
+            if (r->name[0] == '\0')
+                continue;
+            while (next->name != NULL && next->name[0] == '\0')
+                next++;
+            if (column + size > 80 && column > indent)
+                column = fprintf(stderr, "\n%*s", indent, "") - 1;
+            column += fprintf(stderr, "%s%c", r->name, next->name != NULL ? '|' : ']');
+        }
+        fprintf(stderr, "\n");
+    }
+    for (r = m->mode; r->name != NULL; r++)     /* "  stress    N random ...": the first word */
+        fprintf(stderr, "  %-*.*s  %s%s\n", width, r->name[0] != '\0' ? (int)strcspn(r->name, " ") : width,
+                r->name[0] != '\0' ? r->name : "(no argument)", r->title,
+                r->name[0] != '\0' && strcmp(r->name, m->first) == 0 ? " (the default)" : "");
+    if (m->note != NULL)
+        fprintf(stderr, "%s\n", m->note);
+    exit(2);
+}
+
+/* The index of the mode argv[1] names (no argument: m->first), with the number of
+ * arguments its name asks for; anything else is the usage and exit 2. */
+static inline size_t lab_choose(int argc, char **argv, const struct lab_modes *m)
+{
+    const char *asked = argc >= 2 ? argv[1] : m->first;
+    int given = argc >= 2 ? argc - 2 : 0;
+    if (argc >= 2 && asked[0] == '\0')
+        lab_usage(m);
+    for (size_t i = 0; m->mode[i].name != NULL; i++) {
+        const char *name = m->mode[i].name, *word;
+        size_t length = strcspn(name, " ");
+        int least = 0, most = 0;
+        if (strlen(asked) != length || strncmp(name, asked, length) != 0)
+            continue;
+        for (word = name + length; *(word += strspn(word, " ")) != '\0'; word += strcspn(word, " ")) {
+            most++;
+            least += *word != '[';      /* "[N" is optional, "SEED" is not */
+        }
+        if (given < least || given > most)
+            lab_usage(m);
+        return i;
+    }
+    lab_usage(m);
+}
+
+/* Runs mode i, or, when it is "all", every mode above it in the table; before each, when
+ * heading is not NULL, a line: heading, the mode's name and title ("== straddle: ..."). */
+static inline void lab_run(const struct lab_modes *m, size_t i, const char *heading)
+{
+    int all = strcmp(m->mode[i].name, "all") == 0;
+    for (size_t j = all ? 0 : i; j < (all ? i : i + 1); j++) {
+        if (heading != NULL)
+            printf("%s%s: %s\n", heading, m->mode[j].name, m->mode[j].title);
+        m->mode[j].run();
+    }
+}
+
+/* ---- the Windows part ----------------------------------------------------------------- */
+#ifdef _WIN32
+
 /* The labs need kernel32's calls only: without the rest of windows.h (RPC, OLE, shell,
  * winsock, ...) every lab compiles in about half the time. */
 #ifndef WIN32_LEAN_AND_MEAN
@@ -54,13 +190,6 @@
 #include <psapi.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#define ADDR(p) ((unsigned long long)(uintptr_t)(p))
-#define ADDR_FMT "0x%016llx"
 
 static inline const SYSTEM_INFO *lab_system(void)
 {
@@ -109,15 +238,15 @@ static inline const char *prot_name(DWORD prot)
         { PAGE_NOCACHE, "PAGE_NOCACHE" },
         { PAGE_WRITECOMBINE, "PAGE_WRITECOMBINE" },
     };
-    static char text[128];
+    char *text;
     if (prot == 0)
         return "0 (no access: not committed)";
-    text[0] = '\0';
+    text = lab_text();
     for (size_t i = 0; i < sizeof base / sizeof base[0]; i++)
         if ((prot & 0xff) == base[i].bit)
             strcat(text, base[i].name);
     if (text[0] == '\0')
-        snprintf(text, sizeof text, "0x%02lx", prot & 0xff);
+        snprintf(text, LAB_TEXT_SIZE, "0x%02lx", prot & 0xff);
     for (size_t i = 0; i < sizeof modifier / sizeof modifier[0]; i++)
         if (prot & modifier[i].bit) {
             strcat(text, " | ");
@@ -141,13 +270,13 @@ static inline const char *error_name(DWORD error)
         { ERROR_NOT_LOCKED, "ERROR_NOT_LOCKED" },
         { 0xdeadbeef, "not set by the call, still 0xdeadbeef" },
     };
-    static char text[96];
+    char *text = lab_text();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].code == error) {
-            snprintf(text, sizeof text, "%s (%lu)", names[i].name, error);
+            snprintf(text, LAB_TEXT_SIZE, "%s (%lu)", names[i].name, error);
             return text;
         }
-    snprintf(text, sizeof text, "error %lu", error);
+    snprintf(text, LAB_TEXT_SIZE, "error %lu", error);
     return text;
 }
 
@@ -185,12 +314,6 @@ static inline _Noreturn void die(const char *api)
                    error, 0, text, sizeof text, NULL);
     text[strcspn(text, "\r\n")] = '\0';
     fprintf(stderr, "%s failed: %s: %s\n", api, error_name(error), text);
-    exit(2);
-}
-
-static inline _Noreturn void usage(const char *text)
-{
-    fprintf(stderr, "usage: %s\n", text);
     exit(2);
 }
 
@@ -392,6 +515,18 @@ static inline const char *lab_platform(void)
     return text;
 }
 
+/* The first two lines of a lab's output, the values from column `column`; returns the
+ * page size.
+ *   platform:   Wine 8.0
+ *   page size:  4096 bytes */
+static inline size_t lab_banner(int column)
+{
+    size_t page = lab_system()->dwPageSize;
+    printf("%-*s%s\n", column, "platform:", lab_platform());
+    printf("%-*s%zu bytes\n", column, "page size:", page);
+    return page;
+}
+
 static inline int lab_is_wine(void)
 {
     return strncmp(lab_platform(), "Wine", 4) == 0;
@@ -506,5 +641,7 @@ static inline void print_query(const char *label, const void *addr)
     printf("%s%s, %s, %s\n", label, state_name(mbi.State), prot_name(mbi.Protect),
            type_name(mbi.Type));
 }
+
+#endif /* _WIN32 */
 
 #endif

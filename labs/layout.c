@@ -72,10 +72,8 @@ static int which_row(int wine, int bits, BOOL wow64, int laa, OSVERSIONINFOW v,
 /* "4 KB", "2040 KB", "1645 MB", "8 TB": a unit up when exact or past four digits. */
 static const char *human(unsigned long long bytes)
 {
-    static char text[4][16];
-    static int next;
     static const char *unit[] = { "bytes", "KB", "MB", "GB", "TB" };
-    char *t = text[next++ % 4];
+    char *t = lab_text();           /* several in one printf: each its own */
     unsigned long long scale = 1;
     int u = 0;
     while (u < 4 && bytes != 0
@@ -83,16 +81,16 @@ static const char *human(unsigned long long bytes)
         scale *= KB;
         u++;
     }
-    snprintf(t, sizeof text[0], "%llu %s", (bytes + scale / 2) / scale, unit[u]);
+    snprintf(t, LAB_TEXT_SIZE, "%llu %s", (bytes + scale / 2) / scale, unit[u]);
     return t;
 }
 
 /* One '#' per doubling from one page: 4 KB "#", 8 KB "##", 1 MB 9, 128 TB 36. */
 static const char *log_bar(unsigned long long size)
 {
-    static char text[80];
+    char *text = lab_text();
     size_t n = 0;
-    for (unsigned long long s = lab_system()->dwPageSize; s <= size && n + 1 < sizeof text; s *= 2)
+    for (unsigned long long s = lab_system()->dwPageSize; s <= size && n + 1 < LAB_TEXT_SIZE; s *= 2)
         text[n++] = '#';
     text[n] = '\0';
     return text;
@@ -231,15 +229,18 @@ static uintptr_t walk(int full, struct found *f, struct total total[TYPES], unsi
 
 static int by_name(const void *a, const void *b) { return lstrcmpiA(a, b); }
 
+enum { COMPACT, FULL };
+static const struct lab_mode ways[] = {
+    [COMPACT] = { "--compact", "GetSystemInfo's facts, this process's row of the limits table, "
+                               "a VirtualQuery walk, totals per type", NULL },
+    [FULL] = { "--full", "the same, with the map: one line per region, with a size bar", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "layout", "--compact", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    int full = argc == 2 && strcmp(argv[1], "--full") == 0;
-    if (argc > 2 || (argc == 2 && !full && strcmp(argv[1], "--compact") != 0))
-        usage("layout [--compact | --full]\n"
-              "  --compact  (the default) the facts from GetSystemInfo, the row of the\n"
-              "             memory-limits table this process is in, what a VirtualQuery walk\n"
-              "             of the whole user space found, and the totals per type\n"
-              "  --full     the same, with the map: one line per region, with a size bar");
+    int full = lab_choose(argc, argv, &modes) == FULL;
     lab_start();
 
     /* The facts. */

@@ -406,39 +406,31 @@ static void rules(void)
     CloseHandle(shared);
 }
 
-static const struct { const char *name, *title; void (*run)(void); } steps[] = {
+static const struct lab_mode steps[] = {
     { "share", "a named mapping of the paging file, a writer and a reader", share },
     { "file", "a mapping of a file: write, flush, unmap, read the file", file_view },
     { "copy", "FILE_MAP_COPY: the write stays in the view", copy_view },
     { "reset", "MEM_RESET on a view of a file and on a view of the paging file", reset },
     { "rules", "a view is not VirtualAlloc memory", rules },
+    { "all", "every experiment above, in this order", NULL },
+    { 0 }
 };
-#define NSTEPS (sizeof steps / sizeof steps[0])
+static const struct lab_modes modes = { "mapping", "share",
+    "  share passes the words of standard input (quit ends them) from a writer process\n"
+    "  to a reader", steps };
 
 int main(int argc, char **argv)
 {
-    const char *which = argc >= 2 ? argv[1] : "share";
-    size_t chosen = NSTEPS;
     page = lab_system()->dwPageSize;
-    if (argc == 3 && (strcmp(which, "writer") == 0 || strcmp(which, "reader") == 0)) {
+    /* The copies share starts of this program: "writer NAME", "reader NAME". */
+    if (argc == 3 && (strcmp(argv[1], "writer") == 0 || strcmp(argv[1], "reader") == 0)) {
         lab_start();
-        return which[0] == 'w' ? writer_main(argv[2]) : reader_main(argv[2]);
+        return argv[1][0] == 'w' ? writer_main(argv[2]) : reader_main(argv[2]);
     }
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (strcmp(which, steps[i].name) == 0)
-            chosen = i;
-    if (argc > 2 || (chosen == NSTEPS && strcmp(which, "all") != 0))
-        usage("mapping [share|file|copy|reset|rules|all]\n"
-              "  share (the default) passes the words of standard input from a writer\n"
-              "  process to a reader through a named mapping; all runs every experiment");
+    size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
-    printf("platform:   %s\n", lab_platform());
-    printf("page size:  %zu bytes\n", page);
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (chosen == NSTEPS || chosen == i) {
-            printf("== %s: %s\n", steps[i].name, steps[i].title);
-            steps[i].run();
-        }
+    lab_banner(12);            /* platform:, page size: */
+    lab_run(&modes, chosen, "== ");
     return 0;
 }

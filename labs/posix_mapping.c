@@ -26,21 +26,16 @@
  * Run:   echo hello | ./posix_mapping [file|private|shared|dontneed|all]
  */
 #define _GNU_SOURCE
+#include "lab.h"              /* its portable part: ADDR, the mode table */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ADDR(p) ((unsigned long long)(uintptr_t)(p))
-#define ADDR_FMT "0x%016llx"
 #define RW (PROT_READ | PROT_WRITE)
 #define FILE_NAME "posix_mapping.dat"
 
@@ -206,37 +201,26 @@ static void dontneed(void)
     unlink(FILE_NAME);
 }
 
-static const struct { const char *name, *title; void (*run)(void); } steps[] = {
+static const struct lab_mode steps[] = {
     { "file", "mmap(MAP_SHARED) of a file: write, msync, munmap, pread", file_shared },
     { "private", "mmap(MAP_PRIVATE) of a file: the write stays in the mapping", file_private },
     { "shared", "MAP_SHARED | MAP_ANONYMOUS across fork", shared_fork },
     { "dontneed", "madvise(MADV_DONTNEED) on file mappings and on anonymous memory", dontneed },
+    { "all", "every experiment above, in this order", NULL },
+    { 0 }
 };
-#define NSTEPS (sizeof steps / sizeof steps[0])
+static const struct lab_modes modes = { "posix_mapping", "all",
+    "  mapped memory on Linux; shared reads a word from standard input", steps };
 
 int main(int argc, char **argv)
 {
-    const char *which = argc == 2 ? argv[1] : "all";
-    size_t chosen = NSTEPS;
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (strcmp(which, steps[i].name) == 0)
-            chosen = i;
-    if (argc > 2 || (chosen == NSTEPS && strcmp(which, "all") != 0)) {
-        fprintf(stderr, "usage: posix_mapping [file|private|shared|dontneed|all]\n"
-                        "  mapped memory on Linux; shared reads a word from standard input;\n"
-                        "  all (the default) runs every experiment\n");
-        return 2;
-    }
+    size_t chosen = lab_choose(argc, argv, &modes);
     setvbuf(stdout, NULL, _IONBF, 0);
     struct utsname u;
     page = (size_t)sysconf(_SC_PAGESIZE);
     check(uname(&u) != 0, "uname");
     printf("platform:  %s %s %s\n", u.sysname, u.release, u.machine);
     printf("page size: %zu bytes (sysconf(_SC_PAGESIZE))\n", page);
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (chosen == NSTEPS || chosen == i) {
-            printf("== %s: %s\n", steps[i].name, steps[i].title);
-            steps[i].run();
-        }
+    lab_run(&modes, chosen, "== ");
     return 0;
 }

@@ -2,7 +2,8 @@
  * posix_vm.c - the lecture's ideas on Linux: brk, mmap, mprotect, madvise  (native, no Wine)
  *
  * The lecture names brk, mmap and VirtualAlloc as malloc's back ends.  This Linux
- * program (host gcc, no lab.h) repeats the Windows labs with the POSIX calls:
+ * program (host gcc, only lab.h's portable part) repeats the Windows labs with the
+ * POSIX calls:
  *   break     the data ends at &end (end(3)): mmap(MAP_FIXED_NOREPLACE) walked up from
  *             a .data buffer fails with EEXIST until &end rounded up to the page
  *             (mmap(2)); the break, sbrk(0), starts there, or further up when ASLR
@@ -37,25 +38,20 @@
  * stand for VirtualQuery: the permissions in /proc/self/maps (proc(5)) and mincore.
  *
  * Build: gcc -std=c11 -O2 -Wall -Wextra -Wpedantic -Werror -o posix_vm posix_vm.c
- * Run:   ./posix_vm [break|reserve|commit|dontneed|free|late|fault|all]   (see posix_vm.md)
+ * Run:   ./posix_vm [break|reserve|commit|dontneed|free|late|all|fault]   (see posix_vm.md)
  */
 #define _GNU_SOURCE
+#include "lab.h"              /* its portable part: ADDR, lab_text, the mode table */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define ADDR(p) ((unsigned long long)(uintptr_t)(p))
-#define ADDR_FMT "0x%016llx"
 #define FAULT_EXIT (128 + SIGSEGV)   /* what a shell shows for a death by SIGSEGV */
 #define RW (PROT_READ | PROT_WRITE)
 
@@ -65,8 +61,8 @@ static size_t page;                  /* sysconf(_SC_PAGESIZE) */
 
 static const char *errno_name(int e)
 {
-    static char text[32];
-    snprintf(text, sizeof text, "%s (%d)", e == EEXIST ? "EEXIST" : e == ENOMEM ? "ENOMEM"
+    char *text = lab_text();
+    snprintf(text, LAB_TEXT_SIZE, "%s (%d)", e == EEXIST ? "EEXIST" : e == ENOMEM ? "ENOMEM"
              : e == EINVAL ? "EINVAL" : e == EACCES ? "EACCES" : e == EPERM ? "EPERM" : "errno", e);
     return text;
 }
@@ -370,6 +366,18 @@ static void page_out(char *p, size_t size)
         printf("MADV_PAGEOUT:        failed, %s\n", errno_name(errno));
 }
 
+/*
+ * Two pages of 0xa5, freed with MADV_FREE; then one byte of page 1 is rewritten, which
+ * cancels its free, and MADV_PAGEOUT reclaims what is still free:
+ *
+ *   page                 0          1
+ *   written          [a5 a5 ..] [a5 a5 ..]
+ *   MADV_FREE        [  free  ] [  free  ]   the kernel may drop them until written
+ *   p[page] = 0xa5              [a5 a5 ..]   one byte written: page 1's free is cancelled
+ *   MADV_PAGEOUT     [00 00 ..] [a5 a5 ..]   "reclaimed" (both whole: "kept")
+ *   late: MADV_PAGEOUT before the rewrite:
+ *                    [00 00 ..] [a5 00 ..]   "reclaimed-early"
+ */
 /* late: the reclaim comes before page 1 is rewritten, as it may when memory is short. */
 static void free_pages(int late)
 {
@@ -431,23 +439,24 @@ static void show_fault(void)
     exit(1);
 }
 
+static const struct lab_mode experiments[] = {
+    { "break", "where the program's data ends, and the break", show_break },
+    { "reserve", "mmap PROT_NONE: an address range, no access", show_reserve },
+    { "commit", "mprotect PROT_READ | PROT_WRITE: zeros, resident once touched", show_commit },
+    { "dontneed", "madvise MADV_DONTNEED, then decommit and recommit", show_dontneed },
+    { "free", "madvise MADV_FREE, the closest thing to MEM_RESET", show_free },
+    { "late", "madvise MADV_FREE, reclaimed before the rewrite", show_late },
+    { "all", "every experiment above, in this order", NULL },
+    { "fault", "a write to PROT_NONE, no way back", show_fault },
+    { 0 }
+};
+static const struct lab_modes modes = { "posix_vm", "all",
+    "  the Windows labs' experiments with brk, mmap, mprotect and madvise; fault ends\n"
+    "  the program: all leaves it out", experiments };
+
 int main(int argc, char **argv)
 {
-    static const char *names[] = { "break", "reserve", "commit", "dontneed", "free", "late",
-                                   "fault", "all" };
-    static void (*const steps[])(void) = { show_break, show_reserve, show_commit, show_dontneed,
-                                           show_free, show_late, show_fault };
-    enum { FAULT = 6, ALL = 7, NAMES = 8 };
-    size_t which = ALL;
-    if (argc == 2)
-        for (which = 0; which < NAMES && strcmp(argv[1], names[which]) != 0; which++)
-            continue;
-    if (argc > 2 || which == NAMES) {
-        fprintf(stderr, "usage: posix_vm [break|reserve|commit|dontneed|free|late|fault|all]\n"
-                "  the Windows labs' experiments with brk, mmap, mprotect and madvise;\n"
-                "  \"all\" (the default) runs all but fault, which ends the program\n");
-        return 2;
-    }
+    size_t chosen = lab_choose(argc, argv, &modes);
     setvbuf(stdout, NULL, _IONBF, 0);
 
     struct sigaction sa;
@@ -463,8 +472,6 @@ int main(int argc, char **argv)
     check(uname(&u) != 0, "uname");
     printf("platform:            %s %s %s\n", u.sysname, u.release, u.machine);
     printf("page size:           %zu bytes (sysconf(_SC_PAGESIZE))\n", page);
-    for (size_t i = 0; i < ALL; i++)
-        if (i == which || (which == ALL && i != FAULT))
-            steps[i]();
+    lab_run(&modes, chosen, NULL);     /* each experiment says what it is */
     return 0;
 }

@@ -46,7 +46,6 @@
 #include "lab.h"
 
 static size_t page;
-static const char *which;   /* the experiment asked for, or "all" */
 
 static char *commit(size_t size)
 {
@@ -72,21 +71,21 @@ static MEMORY_BASIC_INFORMATION query(const void *p)
     return mbi;
 }
 
-static DWORD old;   /* what the last VirtualProtect returned in lpflOldProtect */
+/* What one VirtualProtect did: the error (ERROR_SUCCESS when it worked) and the old
+ * protection it returned in lpflOldProtect (0 when it failed). */
+struct protect_result { DWORD error, old; };
 
-/* One VirtualProtect, one line.  Returns the error, ERROR_SUCCESS when it worked. */
-static DWORD protect(void *p, size_t size, DWORD prot, int must_work)
+/* One VirtualProtect, one line. */
+static struct protect_result protect(void *p, size_t size, DWORD prot, int must_work)
 {
-    char asked[128];
     DWORD error = 0xdeadbeef;     /* what is printed when no call sets it */
-    snprintf(asked, sizeof asked, "%s", prot_name(prot));
-    old = 0;
+    DWORD old = 0;
     SetLastError(0xdeadbeef);
     /* BEGIN SOLUTION: change the protection of the range (VirtualProtect), the old one
      * into old; error: ERROR_SUCCESS when it worked, else what GetLastError() says */
     error = VirtualProtect(p, size, prot, &old) ? ERROR_SUCCESS : GetLastError();
     /* END SOLUTION */
-    printf("VirtualProtect(" ADDR_FMT ", %zu, %s): ", ADDR(p), size, asked);
+    printf("VirtualProtect(" ADDR_FMT ", %zu, %s): ", ADDR(p), size, prot_name(prot));
     if (error == ERROR_SUCCESS)
         printf("succeeded, old %s\n", prot_name(old));
     else
@@ -95,7 +94,7 @@ static DWORD protect(void *p, size_t size, DWORD prot, int must_work)
         SetLastError(error);
         die("VirtualProtect");
     }
-    return error;
+    return (struct protect_result){ error, old };
 }
 
 /* The probes: each runs on a thread of its own (lab_probe). */
@@ -164,6 +163,15 @@ static void guard(void)
     release(g);
 }
 
+/*
+ * 2 bytes across the boundary of pages 0 and 1: both pages change, and the old
+ * protection returned is the first page's.
+ *
+ *   page                   0               1
+ *   before      [PAGE_READWRITE][PAGE_NOACCESS ]
+ *   protect                    ^^                  p + page - 1, 2 bytes: PAGE_READONLY
+ *   after       [PAGE_READONLY ][PAGE_READONLY ]   old: PAGE_READWRITE, page 0's
+ */
 static void straddle(void)
 {
     char *p = commit(2 * page);
@@ -171,17 +179,24 @@ static void straddle(void)
     print_query("page 0:     ", p);
     print_query("page 1:     ", p + page);
     DWORD before0 = query(p).Protect, before1 = query(p + page).Protect;
-    /* BEGIN SOLUTION: make 2 bytes PAGE_READONLY with protect(): the last byte of page 0
-     * and the first byte of page 1 */
-    protect(p + page - 1, 2, PAGE_READONLY, 1);
+    struct protect_result change = { 0xdeadbeef, 0 };
+    /* BEGIN SOLUTION: make 2 bytes PAGE_READONLY with protect(), into change: the last
+     * byte of page 0 and the first byte of page 1 */
+    change = protect(p + page - 1, 2, PAGE_READONLY, 1);
     /* END SOLUTION */
     print_query("page 0:     ", p);
     print_query("page 1:     ", p + page);
-    printf("old:        %s, page 0's: %s", prot_name(old), old == before0 ? "yes" : "no");
+    printf("old:        %s, page 0's: %s", prot_name(change.old), change.old == before0 ? "yes" : "no");
     printf(" (page 1's was %s)\n", prot_name(before1));
     release(p);
 }
 
+/*
+ *   page        0  1
+ *   strip      [C][R]
+ *   protect       <->      p + page, 1 page: fails, the page is only reserved
+ *   protect    <---->      p, 2 pages: fails too, and page 0 keeps PAGE_READWRITE
+ */
 static void uncommitted(void)
 {
     char *p = VirtualAlloc(NULL, 2 * page, MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE);
@@ -196,6 +211,13 @@ static void uncommitted(void)
     release(p);
 }
 
+/*
+ * Two VirtualAlloc calls, back to back: adjacent, yet two allocations.
+ *
+ *              a (one granule)     b (one granule)
+ *   pages      [C][C] ... [C][C] | [C][C] ... [C][C]
+ *   protect                  <------->                 b - page, 2 pages: fails
+ */
 static void regions(void)
 {
     size_t granularity = lab_system()->dwAllocationGranularity;
@@ -210,7 +232,7 @@ static void regions(void)
     printf("region b:   " ADDR_FMT ", %zu bytes (second VirtualAlloc)\n", ADDR(b), granularity);
     printf("last of a:  allocation base " ADDR_FMT "\n", ADDR(query(b - page).AllocationBase));
     printf("first of b: allocation base " ADDR_FMT "\n", ADDR(query(b).AllocationBase));
-    DWORD error = protect(b - page, 2 * page, PAGE_READONLY, 0);
+    DWORD error = protect(b - page, 2 * page, PAGE_READONLY, 0).error;
     print_query("last of a:  ", b - page);
     print_query("first of b: ", b);
     if (error == ERROR_SUCCESS)
@@ -285,39 +307,28 @@ static void crash(void)
     printf("the write worked: PAGE_READONLY was not enforced\n");
 }
 
-/* True, after a heading, when this experiment is to run: asked by name, or "all" but crash. */
-static int wanted(const char *name, const char *claim)
-{
-    if (strcmp(which, name) != 0 && (strcmp(which, "all") != 0 || strcmp(name, "crash") == 0))
-        return 0;
-    printf("\n== %s: %s\n", name, claim);
-    return 1;
-}
+static const struct lab_mode experiments[] = {
+    { "readonly", "PAGE_READONLY: a read works, a write faults", readonly },
+    { "noaccess", "PAGE_NOACCESS: even a read faults", noaccess },
+    { "guard", "PAGE_GUARD: a one-shot alarm", guard },
+    { "straddle", "2 bytes across a page boundary change both pages", straddle },
+    { "uncommitted", "a reserved page has no protection to change", uncommitted },
+    { "regions", "one call cannot span two allocations", regions },
+    { "execute", "code runs only from an executable page", execute },
+    { "nocache", "PAGE_NOCACHE as a modifier", nocache },
+    { "all", "every experiment above, in this order", NULL },
+    { "crash", "a write to PAGE_READONLY that nothing recovers from", crash },
+    { 0 }
+};
+static const struct lab_modes modes = { "protect", "all",
+    "  crash ends the program: all leaves it out", experiments };
 
 int main(int argc, char **argv)
 {
-    static const char *const names[] = { "readonly", "noaccess", "guard", "straddle",
-        "uncommitted", "regions", "execute", "nocache", "all", "crash" };
-    size_t known = 0;
-    which = argc == 2 ? argv[1] : "all";
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        known += strcmp(which, names[i]) == 0;
-    if (argc > 2 || !known)
-        usage("protect [readonly|noaccess|guard|straddle|uncommitted|regions|execute|nocache|all|crash]\n"
-              "  one VirtualProtect experiment; all (the default) runs every one but crash");
+    size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
-    page = lab_system()->dwPageSize;
-    printf("platform:   %s\n", lab_platform());
-    printf("page size:  %zu bytes\n", page);
-    if (wanted("readonly", "PAGE_READONLY: a read works, a write faults")) readonly();
-    if (wanted("noaccess", "PAGE_NOACCESS: even a read faults")) noaccess();
-    if (wanted("guard", "PAGE_GUARD: a one-shot alarm")) guard();
-    if (wanted("straddle", "2 bytes across a page boundary change both pages")) straddle();
-    if (wanted("uncommitted", "a reserved page has no protection to change")) uncommitted();
-    if (wanted("regions", "one call cannot span two allocations")) regions();
-    if (wanted("execute", "code runs only from an executable page")) execute();
-    if (wanted("nocache", "PAGE_NOCACHE as a modifier")) nocache();
-    if (wanted("crash", "a write to PAGE_READONLY that nothing recovers from")) crash();
+    page = lab_banner(12);     /* platform:, page size: */
+    lab_run(&modes, chosen, "\n== ");
     return 0;
 }

@@ -287,6 +287,14 @@ static void protect_step(void)
 /*  base          base + page
  *  [C: the word ][C: PAGE_NOACCESS]     ReadProcessMemory(base, 2 pages): the second refuses
  */
+/*
+ * In the child, two committed pages:
+ *
+ *   page          0                1
+ *   child      [word...  ] [PAGE_NOACCESS]
+ *   read       <------------------------->   base, 2 pages: Windows refuses (page 1), Wine reads
+ *   read       <--------->                   base, 1 page: the word
+ */
 static void partial_step(void)
 {
     const char *word = input_word();
@@ -370,38 +378,30 @@ static void denied_step(void)
     end_child(&c);
 }
 
-static const struct { const char *name, *title; void (*run)(void); } steps[] = {
+static const struct lab_mode steps[] = {
     { "write", "VirtualAllocEx, WriteProcessMemory, VirtualQueryEx, VirtualFreeEx", write_step },
     { "protect", "VirtualProtectEx(PAGE_READONLY): the child's write faults", protect_step },
     { "partial", "ReadProcessMemory across a PAGE_NOACCESS page", partial_step },
     { "denied", "VirtualAllocEx needs PROCESS_VM_OPERATION", denied_step },
+    { "all", "every experiment above, in this order", NULL },
+    { 0 }
 };
-#define NSTEPS (sizeof steps / sizeof steps[0])
+static const struct lab_modes modes = { "remote", "write",
+    "  each works on the memory of a child copy of this program; write, protect and\n"
+    "  partial read a word from standard input", steps };
 
 int main(int argc, char **argv)
 {
-    const char *which = argc == 2 ? argv[1] : "write";
-    size_t chosen = NSTEPS;
     page = lab_system()->dwPageSize;
-    if (argc == 2 && strcmp(which, "child") == 0) {
+    /* The copy the parent starts: "child". */
+    if (argc == 2 && strcmp(argv[1], "child") == 0) {
         lab_start();
         return child_main();
     }
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (strcmp(which, steps[i].name) == 0)
-            chosen = i;
-    if (argc > 2 || (chosen == NSTEPS && strcmp(which, "all") != 0))
-        usage("remote [write|protect|partial|denied|all]\n"
-              "  works on the memory of a child copy of itself: write (the default),\n"
-              "  protect and partial read a word from standard input; all runs every one");
+    size_t chosen = lab_choose(argc, argv, &modes);
     lab_start();
 
-    printf("platform:   %s\n", lab_platform());
-    printf("page size:  %zu bytes\n", page);
-    for (size_t i = 0; i < NSTEPS; i++)
-        if (chosen == NSTEPS || chosen == i) {
-            printf("== %s: %s\n", steps[i].name, steps[i].title);
-            steps[i].run();
-        }
+    lab_banner(12);            /* platform:, page size: */
+    lab_run(&modes, chosen, "== ");
     return 0;
 }

@@ -30,13 +30,17 @@
  */
 #include "lab.h"
 
+enum { RESERVE, COMMIT };
+static const struct lab_mode ways[] = {
+    [RESERVE] = { "", "reserve a page, then read a word from standard input into it", NULL },
+    [COMMIT] = { "commit", "the same, the page committed before the word is read into it", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "reserve_commit", "", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    int commit = argc == 2 && strcmp(argv[1], "commit") == 0;
-    if (argc > 2 || (argc == 2 && !commit))
-        usage("reserve_commit [commit]\n"
-              "  reserves a page, commits it only with \"commit\", then reads a word\n"
-              "  from standard input into it");
+    int commit = lab_choose(argc, argv, &modes) == COMMIT;
     lab_start();
 
     const SYSTEM_INFO *sys = lab_system();

@@ -82,16 +82,21 @@ static void edges(size_t page)
         die("VirtualFree(MEM_RELEASE)");
 }
 
+enum { RESET, TRIM, EDGES };
+static const struct lab_mode ways[] = {
+    [RESET] = { "", "store a word from standard input in a committed page, then MEM_RESET and "
+                    "MEM_RESET_UNDO", NULL },
+    [TRIM] = { "trim", "the same, VirtualUnlock in between: out of the working set, "
+                       "Windows really discards it", NULL },
+    [EDGES] = { "edges", "MEM_RESET on reserved pages, and past the end of a reservation", NULL },
+    { 0 }
+};
+static const struct lab_modes modes = { "reset_undo", "", NULL, ways };
+
 int main(int argc, char **argv)
 {
-    int trim = argc == 2 && strcmp(argv[1], "trim") == 0;
-    int edge = argc == 2 && strcmp(argv[1], "edges") == 0;
-    if (argc > 2 || (argc == 2 && !trim && !edge))
-        usage("reset_undo [trim|edges]\n"
-              "  stores a word from standard input in a committed page, then applies\n"
-              "  MEM_RESET and MEM_RESET_UNDO; \"trim\" removes the page from the working\n"
-              "  set in between (VirtualUnlock), so Windows really discards it;\n"
-              "  \"edges\": MEM_RESET on reserved pages, and past the end of a reservation");
+    size_t chosen = lab_choose(argc, argv, &modes);
+    int trim = chosen == TRIM, edge = chosen == EDGES;
     lab_start();
     if (edge) {
         edges(lab_system()->dwPageSize);

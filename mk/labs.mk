@@ -62,7 +62,7 @@ $(BUILD)/%.exe: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) CC $@
 	$(Q)$(CC) $(CFLAGS) -o $@ $<
 
-$(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c | $(BUILD)/.dir
+$(NATIVE_LABS:%=$(BUILD)/%): $(BUILD)/%: labs/%.c labs/lab.h | $(BUILD)/.dir
 	$(say) HOSTCC $@
 	$(Q)$(HOSTCC) $(HOSTCFLAGS) -o $@ $<
 
