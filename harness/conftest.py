@@ -238,6 +238,13 @@ def built(labs_dir, build_dir):
 
 
 @pytest.fixture(scope="session")
+def runs() -> dict:
+    """(lab, invocation) -> the Outcome of its run in this session (of this worker): cases
+    that differ only in what they expect of a run are judged on one."""
+    return {}
+
+
+@pytest.fixture(scope="session")
 def runs_32bit(build_dir, runner):
     """Whether this machine runs 32-bit Windows programs, and if not, why not."""
     hello = compile_32(ROOT / "harness" / "tests" / "programs" / "hello.c", build_dir, "i686")

@@ -50,17 +50,18 @@ def main(argv) -> int:
     try:
         labs = cases.load_all(ROOT / "expected", tuple(argv))
     except cases.CaseError as e:
-        print(f"bad case file: {e}", file=sys.stderr)
+        print(_("bad case file: {error}").format(error=e), file=sys.stderr)
         return 2
     if argv and not labs:
-        print(f"no lab named {' '.join(argv)}; labs: "
-              f"{' '.join(lab.name for lab in cases.load_all(ROOT / 'expected'))}", file=sys.stderr)
+        print(_("no lab named {name}; labs: {labs}").format(
+            name=" ".join(argv), labs=" ".join(lab.name for lab in cases.load_all(ROOT / "expected"))),
+            file=sys.stderr)
         return 2
     try:
         seed = int(config.seed) if config.seed else cases.new_seed()
     except ValueError:
-        print(f"SEED={config.seed!r}: expected a whole number (a seed printed by an "
-              f"earlier run)", file=sys.stderr)
+        print(_("SEED={seed!r}: expected a whole number (a seed printed by an earlier run)")
+              .format(seed=config.seed), file=sys.stderr)
         return 2
     surprises = []
     with session(build) as runner:

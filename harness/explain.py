@@ -71,21 +71,23 @@ def describe(outcome: Outcome) -> str:
     if outcome.kind == "exit":
         return f"exit {outcome.code}"
     if outcome.kind == "abort":
-        return f"abort() (status {outcome.code})"
+        return _("abort() (status {code})").format(code=outcome.code)
     if outcome.kind == "timeout":
         # The limit, not the time measured: the sandbox's watch loop (every 50 ms) and
         # the kill end a run a little after it, more so on a busy machine.
-        return f"timeout: still running after {outcome.limit_value or f'{outcome.seconds:.1f} s'}, killed"
+        return _("timeout: still running after {limit}, killed").format(
+            limit=outcome.limit_value or f"{outcome.seconds:.1f} s")
     if outcome.kind == "output_cut":
-        return f"output cut: more than {outcome.limit_value or mib(OUTPUT_LIMIT)} printed, killed"
+        return _("output cut: more than {limit} printed, killed").format(
+            limit=outcome.limit_value or mib(OUTPUT_LIMIT))
     if outcome.kind == "limit":
-        what = {"cpu": "CPU time", "processes": "processes"}.get(outcome.limit, outcome.limit)
-        return f"killed at the {what} limit ({outcome.limit_value})"
+        what = {"cpu": N_("CPU time"), "processes": N_("processes")}.get(outcome.limit, outcome.limit)
+        return _("killed at the {what} limit ({value})").format(what=_(what), value=outcome.limit_value)
     if outcome.kind == "signal" and outcome.code == signal.SIGSEGV:
         return "segmentation fault (SIGSEGV)" + (f" {outcome.access}" if outcome.access else "") + \
             (f" 0x{outcome.address:016x}" if outcome.address is not None else "")
     if outcome.kind == "signal":
-        return f"killed by signal {signal_name(outcome.code)}"
+        return _("killed by signal {name}").format(name=signal_name(outcome.code))
     status = BY_CODE.get(outcome.code)
     text = f"{status.word if status else 'exception'} (0x{outcome.code:08X})"
     if outcome.access:

@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from .i18n import _, pick
 from .grades import FAILED, NOT_RUN, PASSED, CaseGrade, Grade, LabGrade, only_cases
 from .report import cut as _cut, first_error, last_said, one_line as _one_line, reason_of
 from .results import fail_results, results_json, text_report, write_atomic, write_grade
-from .pipeline import check_case
+from .pipeline import check_case, invocation
 from .run import Runner
 from .sandbox_user import private_folder
 from .submission import find_sources, read_source
@@ -66,6 +67,27 @@ class Setup:
     seed: int
     flags: dict = field(default_factory=dict)   # native -> compiler flags
     known: frozenset = frozenset()  # every lab's name, graded this time or not (LAB=)
+    progress: object = None         # called with each case graded (a CaseGrade), as it is
+
+
+class Progress:
+    """On a terminal, one line that says which case was graded last and how many are left,
+    rewritten in place: a program that hangs is never 30 silent seconds. Gone at the end."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.stream = total, 0, stream
+        self.lock = threading.Lock()
+
+    def __call__(self, graded):
+        with self.lock:
+            self.done += 1
+            status = _("FAILED") if graded.status == FAILED else _(graded.status)
+            print("\r\033[K" + _("graded {case}: {status} ({done}/{total})").format(
+                case=graded.id, status=status, done=self.done, total=self.total),
+                end="", file=self.stream, flush=True)
+
+    def close(self):
+        print("\r\033[K", end="", file=self.stream, flush=True)
 
 
 def grading_flags(native: bool) -> list:
@@ -111,7 +133,7 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                     [_not_run(c, built.problem, reason,
                               _("{lab}.c does not compile:").format(lab=lab.name) + f"\n{message}")
                      for c in lab.cases])
-    status, graded = {}, []
+    status, graded, runs = {}, [], {}
     for case in lab.cases:
         if case.parent is not None and status.get(case.parent) != PASSED:
             reason = (_("not run: needs {parent}, which failed") if status.get(case.parent) == FAILED
@@ -121,9 +143,11 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                                        parent=case.parent)))
             status[case.name] = NOT_RUN
             continue
+        key = invocation(case, setup.seed)      # two cases of one invocation: one run
         try:
             checked = check_case(case, built.exe, setup.runner, setup.seed, lab.native,
-                                 records=out / "cases")
+                                 records=out / "cases", outcome=runs.get(key))
+            runs.setdefault(key, checked.outcome)
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         case, outcome, verdict = checked.case, checked.outcome, checked.verdict
@@ -150,6 +174,8 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                                     _cut(reason, REASON_LIMIT),
                                     hint, text, case.hidden, case.seed, str(record), **named))
         status[case.name] = graded[-1].status
+        if setup.progress:
+            setup.progress(graded[-1])
     return done("", "", graded, built.message)
 
 
@@ -328,9 +354,15 @@ def command(name: str, options, runner, body) -> int:
 
 def grade_one(setup: Setup, target: Path, options) -> int:
     """The reference labs, or one submission: graded, written, reported."""
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        grade = grade_folder(setup, target.resolve().name, target, options.out, pool,
-                             notes=bool(options.submission))
+    if sys.stderr.isatty():
+        setup.progress = Progress(sum(len(lab.cases) for lab in setup.labs))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            grade = grade_folder(setup, target.resolve().name, target, options.out, pool,
+                                 notes=bool(options.submission))
+    finally:
+        if setup.progress:
+            setup.progress.close()
     if options.case:
         missing = set(options.case) - {c.id for c in grade.cases}
         if missing:

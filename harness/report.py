@@ -160,6 +160,29 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+LABEL = re.compile(r"^\s*([A-Za-z][\w ()./-]{0,30}):\s+(.*)$")
+
+
+def labelled(line: str) -> tuple:
+    """("page state", "MEM_COMMIT, ...") for a line "page state:  MEM_COMMIT, ..."; ("", line)
+    for a line without a label."""
+    m = LABEL.match(line)
+    return (m.group(1).strip(), m.group(2).strip()) if m else ("", line.strip())
+
+
+def around_difference(got: str, expected: str, room: int = 40) -> tuple:
+    """Both values, cut to about room characters around where they first differ."""
+    if max(len(got), len(expected)) <= room:
+        return got, expected
+    start = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+    begin = 0 if start < room // 2 else start - room // 4
+
+    def part(text):
+        piece = text[begin:begin + room]
+        return ("\u2026" if begin else "") + piece + ("\u2026" if begin + room < len(text) else "")
+    return part(got), part(expected)
+
+
 def reason_of(case, outcome, verdict) -> str:
     """What went wrong, in one line: the first difference a student should look at."""
     if verdict.note:
@@ -177,11 +200,22 @@ def reason_of(case, outcome, verdict) -> str:
             line += row.got is not None
             if row.mark == "!":
                 why = f" ({_(row.why)})" if row.why and row.why != "different text" else ""
+                name, got = labelled(row.got)
+                same, expected = labelled(row.expected)
+                if name and name == same:       # the same line, another value: say only that
+                    got, expected = around_difference(got, expected)
+                    return _("{label} line {line}, {name}: got {got!r}, expected {expected!r}").format(
+                        label=label, line=line, name=name, got=got, expected=expected) + why
                 return _("{label} line {line}: got {got!r}, expected {expected!r}").format(
                     label=label, line=line, got=row.got.strip(), expected=row.expected.strip()) + why
             if row.mark == "-":
                 return _("{label}: missing {expected!r}").format(label=label, expected=row.expected.strip())
             if row.mark == "+" and rows is r.stdout_rows:
+                labels = {labelled(other.expected)[0] for other in rows if other.expected}
+                if labelled(row.got)[0] in labels - {""}:   # a line of the lab's, where none is due
+                    return _("output line {line}: {got!r} is not expected there: compare the "
+                             "lines around it with the expected ones").format(
+                        line=line, got=cut(row.got.strip(), 60))
                 return _("output line {line}: {got!r} is extra: debug prints go to stderr, which "
                          "is not graded").format(line=line, got=cut(row.got.strip(), 40))
             if row.mark == "+":

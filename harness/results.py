@@ -149,20 +149,94 @@ def header(grade: Grade) -> str:
     return "\n".join(lines)
 
 
+REPORT_LINES = 150      # the short report's length, at the most, unless one lab's failure needs more
+
+
+def digest(grade: Grade, width: int = 110) -> list:
+    """The short table: per lab that lost points, one line per failed case (what happened,
+    and what the program said last), one naming the cases not run and one the cases passed.
+    A lab at full marks is left to the summary."""
+    out = []
+    for lab in grade.labs:
+        if lab.warnings:
+            out.append(_cut(f"{lab.lab}: " + _("the compiler warns (no points lost, but read it):")
+                            + f" {first_warning(lab.warnings)}", width))
+        if lab.points == lab.max_points:
+            continue
+        if lab.problem:         # missing, or no program: every case not run, said in one line
+            out.append(_cut(f"{lab.lab}: 0/{lab.max_points} - {_one_line(lab.cases[0].reason)}", width))
+            continue
+        out.append(f"{lab.lab}: {lab.points}/{lab.max_points} - {lab.title}")
+        failed = [c for c in lab.cases if c.status == FAILED]
+        column = max(len(c.name) + 9 * c.hidden for c in failed) if failed else 0
+        for c in failed:
+            name = c.name + (_(" (hidden)") if c.hidden else "")
+            said = " -- " + _("it said: {said}").format(said=c.said) if c.said else ""
+            out.append(_cut(f"  {name:<{column}} {f'{c.points}/{c.max_points}':>5}  "
+                            f"{_one_line(c.reason)}{said}", width))
+        rest = [words + ", ".join(names) for words, names in (
+            (_("not run (each needs a case that did not pass): "),
+             [c.name for c in lab.cases if c.status == NOT_RUN]),
+            (_("passed: "), [c.name for c in lab.cases if c.status == PASSED])) if names]
+        if rest:                # wrapped, never cut: every case is named
+            out += textwrap.wrap("; ".join(rest), width, initial_indent="  ", subsequent_indent="    ",
+                                 break_on_hyphens=False)
+    return out
+
+
+def first_failures(grade: Grade, room: int) -> tuple:
+    """The first failure of each lab, in full but folded (brief), while they fit in room
+    lines (the first always does); and the labs whose failure did not fit."""
+    shown, left = [], []
+    for lab in grade.labs:
+        if lab.problem in COMPILE_PROBLEMS:
+            message = lab.message.splitlines()
+            if len(message) > 14:       # the command and the first errors: the rest follows from them
+                message = message[:13] + [_("... {count} more lines (grade.txt has them)").format(
+                    count=len(message) - 13)]
+            text = "---- " + _("{lab}.c does not compile").format(lab=lab.lab) + \
+                f" (0/{lab.max_points})\n" + "\n".join(message)
+        else:
+            failed = [c for c in lab.cases if c.status == FAILED]
+            if not failed:
+                continue
+            head = f"---- {failed[0].id} (0/{failed[0].max_points})\n"
+            text = head + brief(failed[0].output)
+            if not shown and text.count("\n") + 2 > room:     # the first, folded closer to fit
+                text = head + brief(failed[0].output, keep=1)
+        lines = text.count("\n") + 2
+        if shown and lines > room:
+            left.append(lab.lab)
+            continue
+        shown.append(text)
+        room -= lines
+    return shown, left
+
+
 def text_report(grade: Grade, with_details=True, every=True) -> str:
-    """The header, the table, what went wrong (every failure, or every=False the first of
-    each lab), then one line per lab and the score."""
-    parts = [header(grade), "", table(grade)]
-    explained = details(grade, every) if with_details else ""
-    if explained:
-        title = _("What went wrong, case by case:") if every else \
-            _("What went wrong, the first failure of each lab (every one: --details, or V=1; "
-              "all of them are in grade.txt):")
-        parts += [title, "", explained, ""]
-    if len(grade.labs) > 1:
-        parts += [summary(grade), ""]
-    parts.append(_("Score: {score}/{most}").format(score=grade.score, most=grade.max_score))
-    return "\n".join(parts) + "\n"
+    """The header, the table, what went wrong, then one line per lab and the score.
+    every: the full table and every failure (grade.txt, --details, V=1). Otherwise short:
+    one line per failed case, then the first failure of each lab as long as the report stays
+    within REPORT_LINES, the labs left out named."""
+    closing = ([summary(grade), ""] if len(grade.labs) > 1 else []) + \
+        [_("Score: {score}/{most}").format(score=grade.score, most=grade.max_score)]
+    if every:
+        parts = [header(grade), "", table(grade)]
+        explained = details(grade) if with_details else ""
+        if explained:
+            parts += [_("What went wrong, case by case:"), "", explained, ""]
+        return "\n".join(parts + closing) + "\n"
+    parts = [header(grade), "", *digest(grade), ""]
+    if with_details:
+        used = sum(part.count("\n") + 1 for part in parts + closing) + 3
+        shown, left = first_failures(grade, REPORT_LINES - used)
+        if shown:
+            parts += [_("What went wrong, the first failure of each lab:"), "", *shown]
+            if left:
+                parts.append(_("---- and in {labs}: make check LAB=name shows its first failure; every "
+                               "failure in full: V=1 (--details), or grade.txt").format(labs=", ".join(left)))
+            parts.append("")
+    return "\n".join(parts + closing) + "\n"
 
 
 def results_json(grade: Grade) -> dict:

@@ -314,6 +314,22 @@ def test_one_submission_exit_status(tmp_path, runner, build_dir):
     assert grade.main(["--submission", wrong, "--case", "reserve_commit/usage", *common], runner=runner) == 0
 
 
+def test_one_mistake_in_a_whole_submission_is_a_short_report(tmp_path, runner, build_dir, capsys):
+    """Every lab handed in, one mistake: the report a student reads fits on a screen or two
+    and names the case, the line that differs and the hint for that mistake."""
+    folder = tmp_path / "student"
+    shutil.copytree(ROOT / "labs", folder, ignore=shutil.ignore_patterns("*.md", "lab.h"))
+    name, text = one_mistake("wrong_flag")
+    (folder / name).write_text(text)
+    status = grade.main(["--submission", str(folder), "--out", str(tmp_path / "out"), "--timeout",
+                         TIMEOUT, "--build", str(build_dir), "--seed", "4242"], runner=runner)
+    report = capsys.readouterr().out
+    assert status == 1 and len(report.splitlines()) <= 60, report
+    assert "commit_then_write" in report and "expected: state:      MEM_COMMIT, PAGE_READWRITE" in report
+    assert "PAGE_READONLY: the protection is VirtualAlloc's 4th argument" in report
+    assert report.count("full marks") == 12
+
+
 def test_no_compiler_is_exit_2(tmp_path, runner, build_dir, monkeypatch, capsys):
     monkeypatch.setenv("CC", "no-such-compiler-gcc")
     results_file = tmp_path / "results.json"

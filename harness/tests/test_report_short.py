@@ -82,3 +82,34 @@ def test_a_timeout_says_where_the_program_was():
     assert report.last_said(hung) == "(its last line) waiting"
     quiet = replace(hung, stdout="")
     assert report.last_said(quiet) == ""
+
+
+def test_a_wrong_value_is_named_by_its_label_and_cut_around_the_difference():
+    lab = cases.load_lab(ROOT / "expected" / "reserve_commit.toml")
+    case = next(c for c in lab.cases if c.name == "commit_then_write")
+    reference = Outcome("exit", 0, None, None, "", "", 0.1, (), "hello\n", "wine", "")
+    wrong = "state:      MEM_COMMIT, PAGE_READONLY, MEM_PRIVATE\n"
+    out = ("page size:  4096 bytes\nreserved:   0x0000000001230000 (VirtualAlloc MEM_RESERVE | "
+           "MEM_TOP_DOWN, PAGE_READWRITE)\ncost:       reserving: n/a\n" + wrong)
+    verdict = match.judge(case, replace(reference, stdout=out))
+    reason = report.reason_of(case, replace(reference, stdout=out), verdict)
+    assert "state: got 'MEM_COMMIT, PAGE_READONLY" in reason and "expected 'MEM_COMMIT, PAGE_READWRITE" in reason, reason
+    assert report.around_difference("x" * 100 + "A", "x" * 100 + "B", 20) == ("\u2026" + "x" * 5 + "A", "\u2026" + "x" * 5 + "B")
+    assert report.around_difference("short", "shirt") == ("short", "shirt")
+
+
+def test_an_extra_line_like_the_labs_own_is_not_called_a_debug_print():
+    lab = cases.load_lab(ROOT / "expected" / "reserve_commit.toml")
+    case = next(c for c in lab.cases if c.name == "commit_then_write")
+    lines = ["page size:  4096 bytes",
+             "reserved:   0x0000000001230000 (VirtualAlloc MEM_RESERVE | MEM_TOP_DOWN, PAGE_READWRITE)",
+             "cost:       reserving: n/a", "state:      MEM_COMMIT, PAGE_READWRITE, MEM_PRIVATE",
+             "page:       [C]", "cost:       committing: n/a",
+             "reading a word from standard input into 0x0000000001230000",
+             "you typed:  hello (5 bytes, stored at 0x0000000001230000)", "page:       [C*]",
+             "cost:       storing the word: n/a"]
+    run = Outcome("exit", 0, None, None, "\n".join(lines) + "\n", "", 0.1, (), "hello\n", "wine", "")
+    assert match.judge(case, run).passed
+    twice = replace(run, stdout=run.stdout + "page:       [C*]\n")
+    reason = report.reason_of(case, twice, match.judge(case, twice))
+    assert "is not expected there" in reason and "debug" not in reason, reason

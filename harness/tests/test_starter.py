@@ -2,6 +2,7 @@
 below full marks, and it holds nothing an instructor keeps (solutions, hidden cases)."""
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -102,13 +103,18 @@ def test_its_own_check_grades_it_below_full_marks(starter_dir, borrowed_build):
     out, _ = starter_dir
     env = settings.environ(BUILD=str(borrowed_build))
     env.pop("EXPECTED_HIDDEN", None)
-    result = subprocess.run([sys.executable, "-m", "harness.grade", "--quiet"], cwd=out, env=env,
+    result = subprocess.run([sys.executable, "-m", "harness.grade"], cwd=out, env=env,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stdout + result.stderr
     score = re.search(r"^Score: (\d+)/(\d+)$", result.stdout, re.M)
     assert score and 0 < int(score.group(1)) <= CEILING * int(score.group(2)), score.group(0)
     for trouble in ("does not compile", "the compiler warns", "timeout"):
         assert trouble not in result.stdout, result.stdout
+    # what a student reads first: short, and still naming every case that failed
+    assert len(result.stdout.splitlines()) <= 150, result.stdout
+    graded = json.loads((borrowed_build / "grade" / "results.json").read_text())
+    lost = [t["name"].split("/")[1] for t in graded["tests"] if t["score"] < t["max_score"]]
+    assert lost and all(name in result.stdout for name in lost), result.stdout
 
 
 def test_a_starter_with_a_students_work_is_not_overwritten(tmp_path):
