@@ -239,7 +239,7 @@ def built(labs_dir, build_dir):
 
 @pytest.fixture(scope="session")
 def runs() -> dict:
-    """(lab, invocation) -> the Outcome of its run in this session (of this worker): cases
+    """(program, invocation) -> the Outcome of its run in this session (of this worker): cases
     that differ only in what they expect of a run are judged on one."""
     return {}
 

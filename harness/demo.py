@@ -77,7 +77,7 @@ def main(argv) -> int:
                 continue
             runs = {}               # invocation -> the cases that read its run, in order
             for done in check_cases(demos, exe.exe, runner, seed, lab.native):
-                runs.setdefault(invocation(done.case, seed), []).append(done)
+                runs.setdefault(invocation(done.case), []).append(done)
             for same in runs.values():  # a run shown once, however many cases read it
                 print()
                 for done in same:

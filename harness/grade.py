@@ -42,7 +42,7 @@ from .i18n import _, pick
 from .grades import FAILED, NOT_RUN, PASSED, CaseGrade, Grade, LabGrade, only_cases
 from .report import cut as _cut, first_error, last_said, one_line as _one_line, reason_of
 from .results import fail_results, results_json, text_report, write_atomic, write_grade
-from .pipeline import check_case, invocation
+from .pipeline import check_case
 from .run import Runner
 from .sandbox_user import private_folder
 from .submission import find_sources, read_source
@@ -146,11 +146,9 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                                        parent=case.parent)))
             status[case.name] = NOT_RUN
             continue
-        key = invocation(case, setup.seed)      # two cases of one invocation: one run
-        try:
+        try:        # two cases of one invocation: one run (runs)
             checked = check_case(case, built.exe, setup.runner, setup.seed, lab.native,
-                                 records=out / "cases", outcome=runs.get(key))
-            runs.setdefault(key, checked.outcome)
+                                 records=out / "cases", runs=runs)
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
         case, outcome, verdict = checked.case, checked.outcome, checked.verdict

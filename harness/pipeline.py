@@ -30,14 +30,19 @@ class Checked:
 
 
 def check_case(case, exe: Path, runner, seed: int, native: bool = False,
-               records: Path | None = None, outcome: Outcome | None = None) -> Checked:
+               records: Path | None = None, runs: dict | None = None) -> Checked:
     """Runs exe as case says (its random input drawn from seed), judges the run and, when
     records is a folder, writes records/LAB/CASE.txt (report.full_record). OSError when
     that file cannot be written; the runner's errors (the sandbox, Wine) as they come.
-    outcome: a run of this very invocation already made (check_cases), judged again."""
+    runs: the runs made so far, by invocation: a case whose run is there is judged on it,
+    without running again, and a new run is kept there."""
     case = cases.with_input(case, seed)
+    key = (str(exe), *invocation(case))
+    outcome = runs.get(key) if runs is not None else None
     if outcome is None:
         outcome = runner.run(exe, case.args, case.stdin, case.timeout, native=native)
+        if runs is not None:
+            runs[key] = outcome
     verdict = match.judge(case, outcome)
     record = None
     if records is not None:
@@ -47,9 +52,9 @@ def check_case(case, exe: Path, runner, seed: int, native: bool = False,
     return Checked(case, outcome, verdict, record)
 
 
-def invocation(case, seed: int) -> tuple:
-    """What a run of case depends on: two cases with the same one need one run."""
-    case = cases.with_input(case, seed)
+def invocation(case) -> tuple:
+    """What a run of a case (its input drawn) depends on: two cases with the same one need
+    one run."""
     return tuple(case.args), case.stdin, case.timeout
 
 
@@ -57,10 +62,5 @@ def check_cases(some, exe: Path, runner, seed: int, native: bool = False,
                 records: Path | None = None) -> list:
     """check_case for each of some, in order, with one run per distinct invocation: the
     cases that differ only in what they expect of it are judged on the same run."""
-    runs, checked = {}, []
-    for case in some:
-        key = invocation(case, seed)
-        done = check_case(case, exe, runner, seed, native, records, runs.get(key))
-        runs.setdefault(key, done.outcome)
-        checked.append(done)
-    return checked
+    runs = {}
+    return [check_case(case, exe, runner, seed, native, records, runs) for case in some]

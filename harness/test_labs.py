@@ -7,7 +7,7 @@ import pytest
 
 from . import report
 from .build import compile_32
-from .pipeline import check_case, invocation
+from .pipeline import check_case
 
 
 def test_case(case, labs_by_name, built, runner, build_dir, seed, record_property, runs):
@@ -19,10 +19,8 @@ def test_case(case, labs_by_name, built, runner, build_dir, seed, record_propert
         pytest.fail(f"{case.id}: {lab.name}.c did not compile:\n$ {' '.join(exe.command)}\n"
                     f"{exe.message}", pytrace=False)
     try:
-        key = (lab.name, invocation(case, seed))     # two cases of one invocation: one run
         done = check_case(case, exe.exe, runner, seed, lab.native, records=build_dir / "results",
-                          outcome=runs.get(key))
-        runs.setdefault(key, done.outcome)
+                          runs=runs)        # two cases of one invocation: one run
     except OSError as e:
         pytest.exit(f"cannot write the results of {case.id} under {build_dir / 'results'}: "
                     f"{e.strerror}. Make the build folder writable or free some space, or build "
