@@ -29,7 +29,7 @@ PO = HERE / "locale" / "it" / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 def language(env=None) -> str:
     """ "it" or "en": VMLABS_LANG first, then the locale; English by default."""
-    env = settings.current().env if env is None else env
+    env = settings.variables() if env is None else env
     for name in ("VMLABS_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
         value = (env.get(name) or "").strip().lower()
         if value:

@@ -38,6 +38,12 @@ def environ(drop=(), **values) -> dict:
     return env
 
 
+def variables() -> dict:
+    """The environment as it is now, read-only and not copied: for a lookup on a hot path
+    (every translated message asks for the language), where current() would copy it all."""
+    return os.environ
+
+
 def export(name: str, value: str):
     """Sets a variable for this process and every program it starts (make check turning the
     sandbox off where bwrap cannot start)."""
