@@ -14,6 +14,7 @@ from .build import (FLAVOURS_32, PROGRAMS, BuildFolderError, check_build_folder,
                     compile_32, compile_alone, compile_lab, compile_program)
 from . import sandbox, settings
 from .explain import describe
+from .job import Jobs
 from .run import Runner
 from .settings import ROOT, ConfigError
 
@@ -235,6 +236,15 @@ def built(labs_dir, build_dir):
             cache[lab.name] = compile_lab(labs_dir / f"{lab.name}.c", build_dir, native=lab.native)
         return cache[lab.name]
     return get
+
+
+@pytest.fixture(scope="session")
+def jobs(runner):
+    """lab name -> its JobRunner: the runs of one lab share one sandbox and wineserver
+    (job.py), as they do when grading."""
+    open_jobs = Jobs(runner)
+    yield open_jobs
+    open_jobs.close()
 
 
 @pytest.fixture(scope="session")

@@ -76,8 +76,9 @@ def main(argv) -> int:
                 surprises.append(f"{lab.name}: " + _("does not compile"))
                 continue
             runs = {}               # invocation -> the cases that read its run, in order
-            for done in check_cases(demos, exe.exe, runner, seed, lab.native):
-                runs.setdefault(invocation(done.case), []).append(done)
+            with runner.job() as job:       # the lab's runs share one sandbox (job.py)
+                for done in check_cases(demos, exe.exe, job, seed, lab.native):
+                    runs.setdefault(invocation(done.case), []).append(done)
             for same in runs.values():  # a run shown once, however many cases read it
                 print()
                 for done in same:

@@ -136,6 +136,14 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
                     [_not_run(c, built.problem, reason,
                               _("{lab}.c does not compile:").format(lab=lab.name) + f"\n{message}")
                      for c in lab.cases])
+    with setup.runner.job() as job:     # the lab's runs share one sandbox (job.py)
+        graded = _grade_cases(setup, lab, built.exe, job, out)
+    return done("", "", graded, built.message)
+
+
+def _grade_cases(setup: Setup, lab, exe: Path, runner, out: Path) -> list:
+    """Each case of lab run on exe (through runner: the lab's job) and judged, in order; a
+    case whose parent did not pass is not run."""
     status, graded, runs = {}, [], {}
     for case in lab.cases:
         if case.parent is not None and status.get(case.parent) != PASSED:
@@ -147,7 +155,7 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
             status[case.name] = NOT_RUN
             continue
         try:        # two cases of one invocation: one run (runs)
-            checked = check_case(case, built.exe, setup.runner, setup.seed, lab.native,
+            checked = check_case(case, exe, runner, setup.seed, lab.native,
                                  records=out / "cases", runs=runs)
         except (RuntimeError, OSError) as e:     # the sandbox or Wine, not the submission
             raise GradingError(f"cannot run {case.id}: {e}") from None
@@ -177,7 +185,7 @@ def grade_lab(setup: Setup, lab, source, out: Path, missing_note: str = "") -> L
         status[case.name] = graded[-1].status
         if setup.progress:
             setup.progress(graded[-1])
-    return done("", "", graded, built.message)
+    return graded
 
 
 def grade_folder(setup: Setup, student: str, folder: Path, out: Path, pool=None,

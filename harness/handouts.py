@@ -171,6 +171,7 @@ def update(labs_dir: Path, run_case, current, only=()) -> int:
 def main() -> int:
     from . import cases
     from .build import compile_lab
+    from .job import Jobs
     from .pipeline import check_case
     from .run import session
 
@@ -183,13 +184,17 @@ def main() -> int:
         lab = labs[lab_name]
         case = next(c for c in lab.cases if c.name == case_name)
         exe = compile_lab(root / "labs" / f"{lab.name}.c", build, native=lab.native)
-        return check_case(case, exe.exe, runner, seed, lab.native).outcome
+        return check_case(case, exe.exe, jobs.get(lab.name), seed, lab.native).outcome
 
     def current(lab_name):
         return toolchain(labs[lab_name].native, runner.wine)
 
     with session(build, "refresh the handouts") as runner:
-        changed = update(root / "labs", run_case, current, tuple(sys.argv[1:]))
+        jobs = Jobs(runner)
+        try:
+            changed = update(root / "labs", run_case, current, tuple(sys.argv[1:]))
+        finally:
+            jobs.close()
     print(f"handouts: {changed} captured output(s) refreshed")
     return 0
 

@@ -30,7 +30,8 @@ from .i18n import N_
 from .outcome import Outcome, classify
 from .sandbox import Job, Sandbox, SandboxUnavailable, find_bwrap
 from .settings import ConfigError, Limits, mib
-from .watch import BwrapWatch, GroupWatch, cpu_seconds, killed_for_cpu
+from .job import JobBroken, JobRunner
+from .watch import BwrapWatch, GroupWatch, killed_for_cpu
 
 try:
     import resource
@@ -283,15 +284,21 @@ class Runner:
                 os.close(gate_read)
         return proc, BwrapWatch(proc, info_read, gate_write)
 
+    def job(self):
+        """A JobRunner: the Wine runs made through it share one sandbox and one wineserver
+        (job.py), until it is closed; `with runner.job() as job: job.run(...)`."""
+        return JobRunner(self)
+
     def run(self, exe: Path, args=(), stdin: str = "", timeout: float = 10,
-            native=False) -> Outcome:
-        """The program exe with args and stdin, in its sandbox, killed after timeout s."""
+            native=False, job: JobRunner | None = None) -> Outcome:
+        """The program exe with args and stdin, in its sandbox, killed after timeout s; in
+        job's sandbox when one is given (JobRunner.run gives it)."""
         if not Path(exe).is_file():
             raise FileNotFoundError(f"{exe} does not exist")
-        job = self._program_job(exe, args, native)
+        job_spec = self._program_job(exe, args, native)
         shown = tuple(self.command(exe, args, native))
         platform = "linux" if native else self.platform
-        outcome = self._run(job, shown, stdin, timeout, platform)
+        outcome = self._run_once(job_spec, shown, stdin, timeout, platform, job)
         if self.sandbox and self.wine and not native and outcome.kind == "exit" \
                 and outcome.code == 1 and not outcome.stdout and not outcome.stderr:
             # About one sandboxed start of Wine in a thousand to three thousand ends at once
@@ -301,10 +308,22 @@ class Runner:
             # rate proves nothing. The cause is not found. A run that ends so is made once
             # more: a program that really does gives the same outcome, and the report says
             # it was run twice.
-            again = self._run(job, shown, stdin, timeout, platform)
+            again = self._run_once(job_spec, shown, stdin, timeout, platform, job)
             outcome = replace(again, source=f"{again.source} (run twice: the first ended at "
                                             f"once with status 1 and no output)")
         return outcome
+
+    def _run_once(self, job_spec: Job, shown, stdin, timeout, platform, job) -> Outcome:
+        """One run in job's sandbox, or (no job, or it broke) in a sandbox of its own."""
+        if job is not None:
+            try:
+                return self._run(job_spec, shown, stdin, timeout, platform, job)
+            except JobBroken as e:
+                job.close()
+                job.broken = True
+                print(f"sandbox: a job's sandbox broke ({e}); this run in a sandbox of its own",
+                      file=sys.stderr, flush=True)
+        return self._run(job_spec, shown, stdin, timeout, platform)
 
     def run_tool(self, command, folder: Path, timeout: float, readonly=(),
                  file_size: int | None = None) -> Outcome:
@@ -316,13 +335,20 @@ class Runner:
         return self._run(job, tuple(command), "", timeout, "linux")
 
     def _run(self, job: Job, command: tuple, stdin: str, timeout: float,
-             platform: str) -> Outcome:
+             platform: str, shared: JobRunner | None = None) -> Outcome:
         started = time.monotonic()
-        proc, watch = self._launch(job, timeout)
+        if shared is not None:
+            argv = [*self.sandbox.wine, str(job.exe), *command[len(self.wine) + 1:]]
+            proc, watch = shared.sandbox_for(job.exe).launch(argv, self.limits.cpu_for(timeout))
+        else:
+            proc, watch = self._launch(job, timeout)
         try:
-            return self._watch(proc, watch, command, stdin, timeout, platform, started)
+            outcome = self._watch(proc, watch, command, stdin, timeout, platform, started)
         finally:
             watch.close()
+        if getattr(watch, "broken", ""):
+            raise JobBroken(watch.broken)
+        return outcome
 
     def _watch(self, proc, watch, command: tuple, stdin: str, timeout: float, platform: str,
                started: float) -> Outcome:
@@ -350,15 +376,8 @@ class Runner:
                 pass
 
         def wait():
-            # wait4, not Popen.wait: the CPU time it reports tells a CPU limit from an exit(152)
-            # (unsandboxed; bwrap does not wait for the program, so sandboxed runs sample it).
-            # Windows has no wait4, and no CPU limit to tell apart.
-            if hasattr(os, "wait4"):
-                _, status, rusage = os.wait4(proc.pid, 0)
-                proc.returncode = os.waitstatus_to_exitcode(status)
-                usage.append(rusage.ru_utime + rusage.ru_stime)
-            else:
-                proc.wait()
+            proc.returncode, cpu = watch.wait()
+            usage.append(cpu)
             ended.set()
 
         threads = [threading.Thread(target=read, args=(proc.stdout, out)),
@@ -373,9 +392,10 @@ class Runner:
         while not ended.wait(0.05):
             if time.monotonic() - started >= timeout:
                 hit = "time"
-            elif (members := watch.members()) is not None:
-                usage.append(max(map(cpu_seconds, members), default=0.0))
-                if len(members) > limits.processes:
+            elif (sample := watch.sample()) is not None:
+                count, cpu = sample
+                usage.append(cpu)
+                if count > limits.processes:
                     hit = "processes"
             if hit:
                 kill()
@@ -387,6 +407,8 @@ class Runner:
         seconds = time.monotonic() - started
         stdout, stderr = _text(out), _text(err)
         bwrap = self.sandbox is not None and self.sandbox.kind == "bwrap"
+        if getattr(watch, "broken", ""):
+            return None             # the job broke: _run raises JobBroken, the run is made again
         if bwrap and proc.returncode == 1 and stderr.startswith("bwrap: ") and hit is None \
                 and not cut.is_set():
             raise RuntimeError(f"the sandbox did not start: {stderr.strip()}")

@@ -96,16 +96,23 @@ class Sandbox:
         self.pid_namespace = True       # dropped by probe() where /proc cannot be mounted
 
     def arguments(self, exe: Path | None, env: dict, folder: Path | None = None,
-                  readonly=()) -> list:
+                  readonly=(), pid1: bool = False) -> list:
         """bwrap's command line: exe bound read-only at its own path; folder (a host folder)
         bound read-write as SCRATCH, else SCRATCH is an empty tmpfs; readonly, more host
-        paths bound read-only at their own paths."""
+        paths bound read-only at their own paths; pid1: the command is the pid namespace's
+        init, with no bwrap reaper (a job's spawner: job.py)."""
         size = str(self.limits.scratch)
         args = [self.bwrap, "--unshare-user", *(["--unshare-pid"] if self.pid_namespace else []),
                 "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
         if self.disable_userns:
             args.append("--disable-userns")
+        if os.geteuid() == 0:
+            # bwrap run by root keeps every capability inside its user namespace (measured:
+            # CapEff 1fffeffffff): a run could then ptrace any process of its sandbox.
+            args += ["--cap-drop", "ALL"]
+        if pid1:
+            args.append("--as-pid-1")
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             path = Path("/") / name
             if path.is_symlink():
@@ -123,7 +130,7 @@ class Sandbox:
                  "--size", size, "--tmpfs", "/tmp"]
         if self.prefix:
             args += ["--ro-bind", str(self.prefix), str(self.prefix)]
-            for temp in sorted(self.prefix.glob("drive_c/users/*/AppData/Local/Temp")):
+            for temp in self.temp_folders():
                 args += ["--size", size, "--tmpfs", str(temp)]
         if folder is None:
             args += ["--size", size, "--tmpfs", SCRATCH]
@@ -136,6 +143,10 @@ class Sandbox:
         for key, value in env.items():
             args += ["--setenv", key, value]
         return args
+
+    def temp_folders(self) -> list:
+        """The prefix's %TEMP% folders: each run's own, empty, in memory."""
+        return sorted(self.prefix.glob("drive_c/users/*/AppData/Local/Temp")) if self.prefix else []
 
     def describe(self) -> str:
         if self.pid_namespace:

@@ -193,6 +193,14 @@ class UserRun:
     def members(self) -> list:
         return processes_of(self.slot.uid)
 
+    def sample(self):
+        from .watch import sample      # watch.py imports this module
+        return sample(self.members())
+
+    def wait(self):
+        from .watch import wait
+        return wait(self.proc)
+
     def kill(self):
         kill_all(self.slot.uid)
 

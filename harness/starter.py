@@ -34,8 +34,8 @@ STUDENT = Path(__file__).resolve().parent / "student"     # the files only the s
 # harness/ (the instructor's tools beside it are never shipped).
 PIPELINE = ("__init__.py", "settings.py", "ntstatus.py", "cases.py", "pattern.py", "expr.py",
             "match.py", "submission.py", "build.py", "outcome.py", "explain.py", "sandbox.py",
-            "sandbox_user.py", "watch.py", "wine.py", "run.py", "report.py", "pipeline.py",
-            "grades.py", "results.py", "grade.py", "hints.py", "i18n.py",
+            "sandbox_user.py", "watch.py", "wine.py", "job.py", "spawner.py", "regwatch.c", "run.py",
+            "report.py", "pipeline.py", "grades.py", "results.py", "grade.py", "hints.py", "i18n.py",
             "locale/it/LC_MESSAGES/vmlabs.po")
 HARNESS = (*PIPELINE, "demo.py", "deps.sh")
 

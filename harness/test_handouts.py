@@ -18,7 +18,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("block", found, ids=[b.id for b in found])
 
 
-def test_handout_output_is_current(block, labs_by_name, built, runner, seed, runs):
+def test_handout_output_is_current(block, labs_by_name, built, runner, jobs, seed, runs):
     lab = labs_by_name.get(block.lab)
     if lab is None:
         pytest.skip(f"no case file for {block.lab} (make check LAB=... selected others)")
@@ -28,7 +28,7 @@ def test_handout_output_is_current(block, labs_by_name, built, runner, seed, run
         pytest.skip("the handouts show runs under Wine")
     exe = built(lab)
     assert exe.ok, exe.message
-    outcome = check_case(case, exe.exe, runner, seed, lab.native, runs=runs).outcome    # the case's run, if made
+    outcome = check_case(case, exe.exe, jobs.get(lab.name), seed, lab.native, runs=runs).outcome    # the case's run, if made
     current = handouts.toolchain(lab.native, runner.wine)
     want, got, how = handouts.compared(block, handouts.shown(outcome), current)
     if want != got:

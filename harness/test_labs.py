@@ -10,7 +10,7 @@ from .build import compile_32
 from .pipeline import check_case
 
 
-def test_case(case, labs_by_name, built, runner, build_dir, seed, record_property, runs):
+def test_case(case, labs_by_name, built, jobs, build_dir, seed, record_property, runs):
     lab = labs_by_name[case.lab]
     if lab.native and sys.platform == "win32":
         pytest.skip(f"{lab.name} is a Linux program: it runs natively on Linux only")
@@ -19,7 +19,8 @@ def test_case(case, labs_by_name, built, runner, build_dir, seed, record_propert
         pytest.fail(f"{case.id}: {lab.name}.c did not compile:\n$ {' '.join(exe.command)}\n"
                     f"{exe.message}", pytrace=False)
     try:
-        done = check_case(case, exe.exe, runner, seed, lab.native, records=build_dir / "results",
+        done = check_case(case, exe.exe, jobs.get(lab.name), seed, lab.native,
+                          records=build_dir / "results",
                           runs=runs)        # two cases of one invocation: one run
     except OSError as e:
         pytest.exit(f"cannot write the results of {case.id} under {build_dir / 'results'}: "

@@ -27,6 +27,12 @@ class GroupWatch:
     def members(self):
         return None
 
+    def sample(self):
+        return sample(self.members())
+
+    def wait(self):
+        return wait(self.proc)
+
     def kill(self):
         _kill(self.proc, sandboxed=False)
 
@@ -77,6 +83,25 @@ class BwrapWatch(GroupWatch):
             # No pid namespace: what the sandbox started does not die with bwrap (a wineserver
             # daemonizes). Its mount namespace is its own, and cannot be left: kill by it.
             sandbox_user.kill_until_gone(lambda: _members("mnt", self.namespace, None))
+
+
+def sample(members):
+    """(how many processes a job has, the most CPU seconds one of them used), or None when
+    they are not known."""
+    if members is None:
+        return None
+    return len(members), max(map(cpu_seconds, members), default=0.0)
+
+
+def wait(proc):
+    """Blocks until the job's first process ended: (its status, its CPU seconds).
+    wait4, not Popen.wait: the CPU time it reports tells a CPU limit from an exit(152)
+    (unsandboxed; bwrap does not wait for the program, so sandboxed runs sample it).
+    Windows has no wait4, and no CPU limit to tell apart."""
+    if not hasattr(os, "wait4"):
+        return proc.wait(), 0.0
+    _, status, rusage = os.wait4(proc.pid, 0)
+    return os.waitstatus_to_exitcode(status), rusage.ru_utime + rusage.ru_stime
 
 
 def killed_for_cpu(status, cpu_used, cpu_limit, sandboxed) -> bool:

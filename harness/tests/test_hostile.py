@@ -31,30 +31,37 @@ def hostile_case(name):
     return next(c for c in HOSTILE.cases if c.name == name)
 
 
-@pytest.fixture(scope="module", params=["all namespaces", "no pid namespace"])
+@pytest.fixture(scope="module", params=["all namespaces", "no pid namespace", "a job"])
 def sandboxed(runner, request):
-    """Every hostile program at each bwrap level: with all namespaces, and without a pid
-    namespace (where a new /proc cannot be mounted: inside another sandbox)."""
+    """Every hostile program at each bwrap level: with all namespaces, without a pid
+    namespace (where a new /proc cannot be mounted: inside another sandbox), and in a job
+    (job.py: one sandbox and wineserver for all of a test's runs)."""
     if runner.sandbox is None or runner.sandbox.kind != "bwrap":
         pytest.skip("SANDBOX=0 or the user level: these are the bwrap levels' promises")
     limited = runner.with_limits(LIMITS)
-    limited.sandbox.pid_namespace = request.param == "all namespaces"
+    limited.sandbox.pid_namespace = request.param != "no pid namespace"
+    limited.in_a_job = request.param == "a job"
     return limited
 
 
 @pytest.fixture
 def hostile(sandboxed, own_copy):
     """Runs this test's copy of hostile.c; afterwards, nothing of it may still be running:
-    not the program, not a copy it started, not its sandbox's wineserver."""
+    not the program, not a copy it started, not its sandbox's wineserver (in a job: once the
+    job is closed)."""
     exe = own_copy("hostile")
+    job = sandboxed.job() if sandboxed.in_a_job else None
 
     def run(*args, stdin="", timeout=5):
         started = time.monotonic()
-        outcome = sandboxed.run(exe, args, stdin, timeout)
+        outcome = (job or sandboxed).run(exe, args, stdin, timeout)
         assert time.monotonic() - started < timeout + 3, "not stopped in bounded time"
         return outcome
     run.exe = exe
     yield run
+    if job is not None:
+        assert job.runs and not job.broken, "the runs were not made in the job"
+        job.close()
     left = leftovers(exe)
     assert not left, f"processes of the sandbox outlived it: {describe(left)}"
 

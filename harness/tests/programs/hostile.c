@@ -12,6 +12,9 @@
  *   hostile scratch               creates, lists and deletes files in its own folder
  *   hostile network PORT          connects to 127.0.0.1:PORT and to 1.1.1.1:80
  *   hostile escapes               prints terminal escape sequences, bytes that are not UTF-8, NUL
+ *   hostile leave                 starts a copy of itself (hostile sleep) and ends at once
+ *   hostile regset NAME VALUE     sets HKEY_CURRENT_USER\Software\vmlabs-hostile\NAME
+ *   hostile regget NAME           prints that value, if there is one
  *
  * Each step prints one line: what it tried and what happened, so a test can read it.
  */
@@ -193,6 +196,40 @@ static void escapes(void)
     fprintf(stderr, "stderr: \x1b[2J\x1b]0;pwned\x07\n");
 }
 
+static void leave(const char *self)
+{
+    char command[MAX_PATH + 32];
+    snprintf(command, sizeof command, "\"%s\" sleep", self);
+    STARTUPINFOA si;
+    memset(&si, 0, sizeof si);
+    si.cb = sizeof si;
+    PROCESS_INFORMATION pi;
+    SetLastError(0xdeadbeef);
+    BOOL ok = CreateProcessA(NULL, command, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi);
+    printf("leave:  %s\n", ok ? "a copy started, left running" : error_name(GetLastError()));
+}
+
+#define HOSTILE_KEY "Software\\vmlabs-hostile"
+
+static void registry_set(const char *name, const char *value)
+{
+    LONG status = RegSetKeyValueA(HKEY_CURRENT_USER, HOSTILE_KEY, name, REG_SZ, value,
+                                  (DWORD)strlen(value) + 1);
+    printf("regset: %s=%s: %s\n", name, value, status == ERROR_SUCCESS ? "set" : error_name(status));
+}
+
+static void registry_get(const char *name)
+{
+    char value[256];
+    DWORD size = sizeof value;
+    LONG status = RegGetValueA(HKEY_CURRENT_USER, HOSTILE_KEY, name, RRF_RT_REG_SZ, NULL,
+                               value, &size);
+    if (status == ERROR_SUCCESS)
+        printf("regget: %s=%s\n", name, value);
+    else
+        printf("regget: %s: %s\n", name, error_name(status));
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc >= 2 ? argv[1] : "";
@@ -227,8 +264,15 @@ int main(int argc, char **argv)
         network(argv[2]);
     else if (strcmp(mode, "escapes") == 0 && argc == 2)
         escapes();
+    else if (strcmp(mode, "leave") == 0 && argc == 2)
+        leave(argv[0]);
+    else if (strcmp(mode, "regset") == 0 && argc == 4)
+        registry_set(argv[2], argv[3]);
+    else if (strcmp(mode, "regget") == 0 && argc == 3)
+        registry_get(argv[2]);
     else
         usage("hostile sleep|stdin|flood|spawn|commit|write NAME DIR...|read FILE...|"
-              "list DIR...|delete FILE...|scratch|network PORT|escapes");
+              "list DIR...|delete FILE...|scratch|network PORT|escapes|leave|"
+              "regset NAME VALUE|regget NAME");
     return 0;
 }
