@@ -6,16 +6,17 @@ no capabilities), started once, with spawner.py as its pid 1 and a wineserver be
 Each run of the job is then a process started by the spawner, in the same pid namespace as
 the server (the server reads and signals its clients by the pids they report: remote's
 VirtualAllocEx into its child fails when they differ). Between two runs the spawner kills
-every process but the server and empties the scratch folders (its folder, /tmp, %TEMP%);
-a server that was stopped, ended or lost its socket is started again.
+every process but the server and regwatch (regwatch.c), and empties the scratch folders
+(its folder, /tmp, %TEMP%); a run that changed the registry (regwatch says so), or stopped,
+ended or replaced the server, leaves a fresh server (and regwatch) to the next run.
 
 What this saves, per run: bwrap's namespaces and mounts, and a fresh server's start (it loads
 the prefix's registry: some 20 ms of CPU a run). `make bench` measures both ways.
 
 What a run can still leave to the next run of the same job, and why that is allowed: what
-the server keeps in its memory (registry values, global atoms). Only the same student's
-same lab runs later in that job: never another student's, never another lab. Each job
-starts from the read-only prefix.
+else the server keeps for its life (global atoms, for one). Only the same student's same
+lab runs later in that job: never another student's, never another lab. Each job starts
+from the read-only prefix.
 
 Where the job cannot be used (no pid namespace, as inside another sandbox; the user level;
 SANDBOX=0; a native program; no /usr/bin/python3 in the sandbox) each run has a sandbox of
@@ -88,8 +89,8 @@ def regwatch(folder: Path) -> Path:
 class JobSandbox:
     """The sandbox of one job: started with the first run, closed by close()."""
 
-    def __init__(self, runner, exe: Path):
-        self.runner, self.exe = runner, Path(exe).resolve()
+    def __init__(self, runner, exe: Path, reserved: int):
+        self.runner, self.exe, self.reserved = runner, Path(exe).resolve(), reserved
         self.proc = self.sock = None
         self.namespace = self.spawner = self.server = self.watcher = None
         self.own = set()
@@ -109,9 +110,7 @@ class JobSandbox:
         arguments = sandbox.arguments(self.exe, env, readonly=(SPAWNER, server, watcher), pid1=True)
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         info_read, info_write = os.pipe()
-        limits = runner.limits
-        from .run import WINE_RESERVED
-        memory, address = limits.memory, limits.memory + WINE_RESERVED
+        memory, address = runner.limits.memory, runner.limits.memory + self.reserved
 
         def set_limits():
             # The runs' memory limits, per process; the CPU limit is set per run, by the
@@ -151,8 +150,14 @@ class JobSandbox:
         except (OSError, socket.timeout) as e:
             return {"broken": f"no answer from the job's sandbox: {e}"}
         if not data:
-            err = self.proc.stderr.read1(4000).decode(errors="replace") if self.proc else ""
-            return {"broken": f"the job's sandbox ended {err.strip()}"}
+            said = ""
+            if self.proc is not None:
+                try:
+                    self.proc.wait(timeout=5)
+                    said = self.proc.stderr.read(4000).decode(errors="replace").strip()
+                except subprocess.TimeoutExpired:
+                    pass
+            return {"broken": f"the job's sandbox ended{': ' + said if said else ''}"}
         return json.loads(data)
 
     def members(self) -> list:
@@ -286,12 +291,14 @@ class JobRunner:
         return (not native and not self.broken and bool(self.runner.wine) and sandbox is not None
                 and sandbox.kind == "bwrap" and sandbox.pid_namespace and os.path.exists(PYTHON))
 
-    def sandbox_for(self, exe: Path) -> JobSandbox:
+    def sandbox_for(self, exe: Path, reserved: int) -> JobSandbox:
+        """The job of exe (reserved: the address space Wine needs beside the memory limit),
+        started at its first run; another program's job is closed first."""
         exe = Path(exe).resolve()
         if self.current is not None and self.current.exe != exe:
             self.close()
         if self.current is None:
-            self.current = JobSandbox(self.runner, exe)
+            self.current = JobSandbox(self.runner, exe, reserved)
         return self.current
 
     def run(self, exe: Path, args=(), stdin: str = "", timeout: float = 10, native=False):

@@ -7,7 +7,8 @@ everything it started at the timeout, at a limit or when its output passes the l
 classifies how it ended (outcome.py). Runner.run_tool runs the compiler the same way.
 
 The sandbox (SANDBOX=1, the default; see sandbox.Sandbox for what it allows and why) gives
-every run its own wineserver: nothing one run does can be seen by the next. SANDBOX=0 runs
+every run its own wineserver, or, for the runs made through a JobRunner (Runner.job()), one
+sandbox and server for all of them, emptied between two runs (job.py). SANDBOX=0 runs
 programs directly, with one persistent wineserver for the session (wine.Server; only for
 code you trust).
 """
@@ -339,7 +340,8 @@ class Runner:
         started = time.monotonic()
         if shared is not None:
             argv = [*self.sandbox.wine, str(job.exe), *command[len(self.wine) + 1:]]
-            proc, watch = shared.sandbox_for(job.exe).launch(argv, self.limits.cpu_for(timeout))
+            proc, watch = shared.sandbox_for(job.exe, job.reserved).launch(
+                argv, self.limits.cpu_for(timeout))
         else:
             proc, watch = self._launch(job, timeout)
         try:

@@ -43,7 +43,7 @@ class Job:
 
 
 class Sandbox:
-    """A bubblewrap (bwrap) command line for one run.
+    """A bubblewrap (bwrap) command line for one run, or for one job's runs (job.py).
 
     What a run sees: /usr, a few files of /etc and the CPU list of /sys, read-only; a new
     /dev and /proc (its own processes only); the Wine prefix and the program, read-only, at
@@ -53,23 +53,19 @@ class Sandbox:
     $HOME, not the host's /tmp. No network (its own empty network namespace), its own pid,
     IPC and UTS namespaces; it cannot make new user namespaces.
 
-    Why a wineserver per run, inside the sandbox, instead of the session's persistent one:
-    the wineserver opens files *for* its clients (NtCreateFile sends the Unix path to the
+    Why the wineserver is inside the sandbox, never the session's persistent one: the
+    wineserver opens files *for* its clients (NtCreateFile sends the Unix path to the
     server, which open()s it), so a sandboxed program talking to a server outside reads what
     the server sees: measured, a program in a sandbox where expected/ was hidden read the
-    real expected/README.md through the shared server. A server shared inside one long-lived
-    sandbox would be safe from that, but would keep the registry (in its memory), named
-    objects and Wine's services (which a program can ask to start programs that outlive the
-    run) from one run to the next, and its clients must share its pid namespace (it signals
-    and reads the memory of processes by the pids they report). A server per run shares
-    nothing. With wineboot disabled (WINEDLLOVERRIDES wineboot.exe=d: no services, no prefix
-    update) a fresh server costs some 20-40 ms, not the 500 ms of a cold start with services;
-    with bwrap's own 10-15 ms, a sandboxed run costs about 60 ms more than one on a warm
-    shared server (`make bench` measures it).
+    real expected/README.md through the shared server. Its clients must also share its pid
+    namespace (it signals and reads the memory of processes by the pids they report). So a
+    sandbox for one run starts a server of its own (with wineboot disabled, WINEDLLOVERRIDES
+    wineboot.exe=d: no services, no prefix update, some 20 ms), and a job (job.py) keeps one
+    sandbox and its server for all the runs of one lab, emptied between them.
 
     The prefix is bound read-only: Wine runs with it (the registry is loaded into the
     server's memory and never saved, since the server is killed with the sandbox), and no
-    run can change what the next one sees.
+    run can change what another sandbox sees.
     """
 
     kind = "bwrap"

@@ -105,7 +105,18 @@ class Server:
         return got
 
     def trouble(self) -> str:
-        """Why it cannot serve the next run as it is ("" when it can)."""
+        """Why it cannot serve the next run as it is ("" when it can). regwatch is asked
+        first: it answers through the server, so a server that cannot serve makes it late."""
+        try:
+            os.write(self.ask, b"?")
+            answer = self.read(1, 5)
+        except OSError:
+            answer = b""
+        if answer == b"1":
+            return "the registry was changed"
+        found = sockets()
+        if len(found) != 1 or os.stat(found[0]).st_ino != self.socket:
+            return "the wineserver's socket was changed"
         for pid, name in ((self.pid, "the wineserver"), (self.watch_pid, "regwatch")):
             try:
                 with open(f"/proc/{pid}/stat") as f:
@@ -114,17 +125,7 @@ class Server:
                 return f"{name} ended"
             if state in "TtZX":
                 return f"{name} was stopped"
-        found = sockets()
-        if len(found) != 1 or os.stat(found[0]).st_ino != self.socket:
-            return "the wineserver's socket was changed"
-        try:
-            os.write(self.ask, b"?")
-        except OSError:
-            return "regwatch ended"
-        answer = self.read(1, 10)
-        if answer != b"0":
-            return "the registry was changed" if answer == b"1" else "regwatch did not answer"
-        return ""
+        return "" if answer == b"0" else "regwatch did not answer"
 
     def stop(self):
         for pid in (self.pid, self.watch_pid):

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
-from ..job import JobSandbox
+from .. import cases
+from ..settings import EXPECTED
 from .machine import leftovers
+
+HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture
@@ -156,3 +160,14 @@ def test_a_job_that_breaks_is_run_again_in_a_sandbox_of_its_own(job, monkeypatch
     runner.current.proc.wait()
     outcome = runner.run(runner.current.exe, ("regget", "none"), "", 10)
     assert outcome.stdout.startswith("regget: none: ") and runner.broken
+
+
+def test_the_hidden_cases_of_a_lab_run_after_its_public_ones():
+    """A run can leave a value to the next run of its job that a job does not undo (a global
+    atom): in that order, what a hidden case's run is given never reaches the output of a
+    public case, which the student reads."""
+    for lab in cases.load_all(EXPECTED, hidden=HERE / "hidden"):
+        seen = [case.hidden for case in lab.cases]
+        assert seen == sorted(seen), f"{lab.name}: a public case after a hidden one"
+    assert any(case.hidden for lab in cases.load_all(EXPECTED, hidden=HERE / "hidden")
+               for case in lab.cases), "no hidden case to check the order of"
