@@ -282,7 +282,7 @@ class JobRunner:
     def __init__(self, runner):
         self.runner = runner
         self.current: JobSandbox | None = None
-        self.broken = False         # one job broke: the rest of its runs each in its own sandbox
+        self.broken = ""            # why a job broke: then each run in a sandbox of its own
         self.lock = threading.Lock()
         self.runs = 0               # made through the job (a broken one's included)
 

@@ -321,7 +321,7 @@ class Runner:
                 return self._run(job_spec, shown, stdin, timeout, platform, job)
             except JobBroken as e:
                 job.close()
-                job.broken = True
+                job.broken = str(e) or "broken"
                 print(f"sandbox: a job's sandbox broke ({e}); this run in a sandbox of its own",
                       file=sys.stderr, flush=True)
         return self._run(job_spec, shown, stdin, timeout, platform)

@@ -19,7 +19,7 @@ Why it cannot be reached by what it runs, though they share its pid namespace: i
 there, and the kernel drops every signal sent to a namespace's init from inside it that the
 init has no handler for (it has none, not even Python's SIGINT); it is not dumpable, and the
 sandbox has no capabilities (bwrap --cap-drop ALL), so no run can ptrace it or open its
-/proc/1/mem or /proc/1/fd; its socket is closed in every run (close_range before exec).
+/proc/1/mem or /proc/1/fd; its socket is closed in every run (closerange before exec).
 The wineserver it starts is not dumpable either: it is exec'd from a copy of the server that
 can be run but not read (the kernel makes such a process undumpable).
 """
@@ -65,7 +65,9 @@ def start(command, stdin=None, stdout=None) -> int:
 
 
 def sockets() -> list:
-    return glob.glob("/tmp/*wine-*/server-*/socket")
+    """The server's socket: /tmp/.wine-UID/server-DEV-INODE/socket as Wine makes it, or
+    /tmp/wine-XXXXXX/server-DEV-INODE/socket as Debian's Wine 8 does."""
+    return [*glob.glob("/tmp/.wine-*/server-*/socket"), *glob.glob("/tmp/wine-*/server-*/socket")]
 
 
 class Server:
@@ -180,19 +182,17 @@ def skeleton(folders) -> set:
 
 
 def empty(folder, kept=frozenset()):
-    """Everything in folder removed, but the paths in kept (its folders emptied too)."""
-    try:
-        entries = list(os.scandir(folder))
-    except FileNotFoundError:
-        return
-    for entry in entries:
+    """Everything in folder removed, but the paths in kept (its folders emptied too). A
+    folder the run made unreadable or unwritable is still ours to open again: it gets
+    back its owner's rights first."""
+    mode = stat.S_IMODE(os.lstat(folder).st_mode)
+    if mode & stat.S_IRWXU != stat.S_IRWXU:
+        os.chmod(folder, mode | stat.S_IRWXU)
+    for entry in list(os.scandir(folder)):
         if entry.path in kept:
             if entry.is_dir(follow_symlinks=False):
                 empty(entry.path, kept)
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            # A folder the run made unreadable or unwritable is still ours to open again.
-            os.chmod(entry.path, stat.S_IRWXU)
+        elif entry.is_dir(follow_symlinks=False):
             empty(entry.path, kept)
             os.rmdir(entry.path)
         else:

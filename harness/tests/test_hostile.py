@@ -60,7 +60,7 @@ def hostile(sandboxed, own_copy):
     run.exe = exe
     yield run
     if job is not None:
-        assert job.runs and not job.broken, "the runs were not made in the job"
+        assert job.runs and not job.broken, f"the runs were not made in the job: {job.broken}"
         job.close()
     left = leftovers(exe)
     assert not left, f"processes of the sandbox outlived it: {describe(left)}"

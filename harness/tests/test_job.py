@@ -35,7 +35,7 @@ def job(runner, own_copy):
 
         def run(*args, stdin=""):
             outcome = job.run(exe, args, stdin, timeout=10)
-            assert job.current is not None and not job.broken, "not run in the job"
+            assert job.current is not None and not job.broken, f"not run in the job: {job.broken}"
             return outcome
         return run, job
     yield start
@@ -85,6 +85,19 @@ def test_the_scratch_folders_are_empty_at_each_run(job):
     wrote = run("write", f"left-{uuid.uuid4().hex[:8]}.txt", *folders).stdout
     assert wrote.count(": created") == 2, wrote
     assert run("list", *folders).stdout == before, "a file of the last run is still there"
+
+
+def test_folders_a_run_locked_are_emptied_too(job):
+    """A run that takes away its own rights on its folders (chmod 0) does not keep their
+    files from being removed, nor the next run from writing there."""
+    run, runner = job()
+    before = run("list", ".", "Z:\\tmp").stdout
+    proc, watch = runner.current.launch(["/bin/sh", "-c", "mkdir d && touch d/f /tmp/f && "
+                                         "chmod 0 d /tmp /sandbox"], 10)
+    proc.stdin.close()
+    assert watch.wait()[0] == 0
+    watch.close()
+    assert not watch.broken and run("list", ".", "Z:\\tmp").stdout == before
 
 
 def test_two_jobs_share_nothing(job):
