@@ -369,7 +369,9 @@ def report(facts, floor_, warm, prefix, fresh, sandbox, compiles, classes, loads
         f"| sandboxed: bwrap, limits, a fresh folder | {compiles['sandboxed'] / compiles['labs'] * 1000:.0f} |",
         f"| directly (the reference labs, in `make check`) | {compiles['direct'] / compiles['labs'] * 1000:.0f} |",
         f"| **the compile sandbox's cost** | **{compile_extra * 1000:.0f}** "
-        f"({compile_share:.1%} of grading one student with 1 worker) |",
+        + (f"({compile_share:.1%} of grading one student with 1 worker) |" if compile_extra > 0
+           else "(none measured: less than what the same compile varies from one try to the "
+                "next) |"),
         "",
         "## Grading a class",
         "",
