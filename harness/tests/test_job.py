@@ -158,7 +158,7 @@ def test_a_run_that_stops_the_server_leaves_a_fresh_one_to_the_next(job):
     current = runner.current
     with open(f"/proc/{current.server}/status") as f:
         server = int(next(l for l in f if l.startswith("NSpid:")).split()[-1])
-    proc, watch = current.launch(["/bin/kill", "-STOP", str(server)], 10)
+    proc, watch = current.launch(["/bin/sh", "-c", f"kill -STOP {server}"], 10)
     proc.stdin.close()
     assert watch.wait()[0] == 0
     watch.close()
