@@ -287,7 +287,6 @@ def ok(good: bool) -> str:
 def report(facts, floor_, warm, prefix, fresh, sandbox, compiles, classes, loads) -> str:
     ratio = warm / floor_["total"]
     fresh_goal = floor_["total"] + prefix + FRESH_SLACK
-    per_run = sandbox["sandboxed"] - sandbox["unsandboxed"]
     run_ratio = sandbox["job"] / sandbox["unsandboxed"]
     compile_extra = (compiles["sandboxed"] - compiles["direct"]) / compiles["labs"]
     compile_share = compile_extra * compiles["labs"] / bench_class.per_student(classes, 1)
