@@ -31,7 +31,7 @@ from .i18n import N_
 from .outcome import Outcome, classify
 from .sandbox import Job, Sandbox, SandboxUnavailable, find_bwrap
 from .settings import ConfigError, Limits, mib
-from .job import JobBroken, JobRunner
+from .job import JobBroken, JobRunner, JobWatch
 from .watch import BwrapWatch, GroupWatch, killed_for_cpu
 
 try:
@@ -419,7 +419,9 @@ class Runner:
         if ending is None:
             kind, code, access, address, source = classify(proc.returncode, stdout, stderr, platform)
             ending = dict(kind=kind, code=code, access=access, address=address, source=source)
-        sandbox = f"{self.describe_sandbox()}; limits: {limits.describe(timeout, self.sandbox is not None)}"
+        where = self.describe_sandbox() + (" of this lab's job (one for its runs, emptied "
+                                           "between them)" if isinstance(watch, JobWatch) else "")
+        sandbox = f"{where}; limits: {limits.describe(timeout, self.sandbox is not None)}"
         return Outcome(**{"code": None, "access": None, "address": None, **ending}, stdout=stdout,
                        stderr=stderr, seconds=seconds, command=tuple(command), stdin=stdin,
                        platform=platform, sandbox=sandbox)
