@@ -107,8 +107,9 @@ class Server:
         return got
 
     def trouble(self) -> str:
-        """Why it cannot serve the next run as it is ("" when it can). regwatch is asked
-        first: it answers through the server, so a server that cannot serve makes it late."""
+        """Why it cannot serve the next run as it is ("" when it can)."""
+        if self.server_state():     # said at once, not after regwatch's 5 s of silence
+            return self.server_state()
         try:
             os.write(self.ask, b"?")
             answer = self.read(1, 5)
@@ -116,6 +117,11 @@ class Server:
             answer = b""
         if answer == b"1":
             return "the registry was changed"
+        # regwatch answers through the server: one stopped since is why it is late
+        return self.server_state() or ("" if answer == b"0" else "regwatch did not answer")
+
+    def server_state(self) -> str:
+        """What is wrong with the server, its socket or regwatch, or ""."""
         found = sockets()
         if len(found) != 1 or os.stat(found[0]).st_ino != self.socket:
             return "the wineserver's socket was changed"
@@ -127,7 +133,7 @@ class Server:
                 return f"{name} ended"
             if state in "TtZX":
                 return f"{name} was stopped"
-        return "" if answer == b"0" else "regwatch did not answer"
+        return ""
 
     def stop(self):
         for pid in (self.pid, self.watch_pid):
