@@ -108,17 +108,20 @@ class Server:
 
     def trouble(self) -> str:
         """Why it cannot serve the next run as it is ("" when it can)."""
-        if self.server_state():     # said at once, not after regwatch's 5 s of silence
-            return self.server_state()
+        why = self.server_state()   # said at once, not after regwatch's 5 s of silence
+        if why:
+            return why
         try:
             os.write(self.ask, b"?")
             answer = self.read(1, 5)
         except OSError:
             answer = b""
+        if answer == b"0":
+            return ""
         if answer == b"1":
             return "the registry was changed"
         # regwatch answers through the server: one stopped since is why it is late
-        return self.server_state() or ("" if answer == b"0" else "regwatch did not answer")
+        return self.server_state() or "regwatch did not answer"
 
     def server_state(self) -> str:
         """What is wrong with the server, its socket or regwatch, or ""."""
